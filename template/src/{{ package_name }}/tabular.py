@@ -103,8 +103,9 @@ class TabularEncoder:
         values = _numeric_values(frame, self.numeric, where)
         values = (values - np.asarray(self.mean)) / np.asarray(self.std)
         numeric = torch.from_numpy(np.nan_to_num(values, nan=0.0).astype(np.float32))
+        # get_indexer gives -1 for values outside the vocabulary: +1 makes them index 0, "unknown".
         codes = [
-            pd.Categorical(_categories(frame[name]), categories=self.vocab[name]).codes.astype(np.int64) + 1
+            pd.Index(self.vocab[name]).get_indexer(_categories(frame[name])).astype(np.int64) + 1
             for name in self.categorical
         ]
         categorical = torch.from_numpy(
@@ -152,7 +153,14 @@ def _feature_columns(frame: pd.DataFrame, config: DataConfig, where: str) -> tup
         categorical = list(config.categorical_columns)
     else:
         categorical = [
-            name for name in frame.columns if name not in excluded and name not in numeric
+            name
+            for name in frame.columns
+            if name not in excluded
+            and name not in numeric
+            and (
+                not pd.api.types.is_numeric_dtype(frame[name])
+                or pd.api.types.is_bool_dtype(frame[name])
+            )
         ]
         for name in categorical:
             _reject_numbers_with_typos(frame[name], where)
@@ -167,8 +175,8 @@ def _reject_numbers_with_typos(column: pd.Series, where: str) -> None:
     if pd.api.types.is_bool_dtype(column) or len(present) == 0:
         return
     parsed = pd.to_numeric(present, errors="coerce")
-    if parsed.notna().mean() >= 0.9:
-        bad = present[parsed.isna()]
+    bad = present[parsed.isna()]
+    if len(bad) and parsed.notna().mean() >= 0.9:
         row = bad.index[0] + 1
         raise DataError(
             f"{where}: column '{column.name}' looks numeric but row {row} holds {bad.iloc[0]!r} "
