@@ -12,6 +12,8 @@ from .tabular import TabularEncoder
 class TabularMLP(nn.Module):
     """Embeddings of the categorical columns, concatenated with the numeric ones, through an MLP."""
 
+    offsets: torch.Tensor
+
     def __init__(
         self,
         num_numeric: int,
