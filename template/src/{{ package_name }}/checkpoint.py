@@ -48,7 +48,9 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({error})") from error
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: not a checkpoint written by this project (format {FORMAT_VERSION})")
+        raise CheckpointError(
+            f"{path}: not a checkpoint written by this project (format {FORMAT_VERSION})"
+        )
     return state
 
 

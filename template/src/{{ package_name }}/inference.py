@@ -43,7 +43,9 @@ def load_trained(path: Path, runtime: Runtime) -> TrainedModel:
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, loader: DataLoader[Batch], runtime: Runtime, target: Target) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loader: DataLoader[Batch], runtime: Runtime, target: Target
+) -> dict[str, float]:
     """Validation metrics over `loader`; one host-device sync at the end, not one per batch."""
     model.eval()
     tracker = MetricTracker(target, runtime.device)

@@ -33,7 +33,9 @@ class TabularMLP(nn.Module):
         blocks = []
         for hidden in hidden_sizes:
             blocks.append(
-                nn.Sequential(nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(dropout))
+                nn.Sequential(
+                    nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(dropout)
+                )
             )
             width = hidden
         self.blocks = nn.Sequential(*blocks)

@@ -42,7 +42,9 @@ class TabularTensors(Dataset[Batch]):
     which is 30-40x slower on small rows.
     """
 
-    def __init__(self, numeric: torch.Tensor, categorical: torch.Tensor, target: torch.Tensor) -> None:
+    def __init__(
+        self, numeric: torch.Tensor, categorical: torch.Tensor, target: torch.Tensor
+    ) -> None:
         if not len(numeric) == len(categorical) == len(target):
             raise ValueError("numeric, categorical and target need the same number of rows")
         self.numeric = numeric
@@ -82,9 +84,7 @@ class TabularEncoder:
             mean = np.nan_to_num(np.nanmean(values, axis=0), nan=0.0) if numeric else np.zeros(0)
             std = np.nan_to_num(np.nanstd(values, axis=0), nan=1.0) if numeric else np.zeros(0)
         std[std == 0] = 1.0
-        vocab = {
-            name: sorted(_categories(frame[name]).unique().tolist()) for name in categorical
-        }
+        vocab = {name: sorted(_categories(frame[name]).unique().tolist()) for name in categorical}
         return cls(numeric, categorical, mean.tolist(), std.tolist(), vocab)
 
     @property
@@ -127,7 +127,9 @@ class TabularEncoder:
         return cls(**state)
 
 
-def _feature_columns(frame: pd.DataFrame, config: DataConfig, where: str) -> tuple[list[str], list[str]]:
+def _feature_columns(
+    frame: pd.DataFrame, config: DataConfig, where: str
+) -> tuple[list[str], list[str]]:
     excluded = {config.target, *config.drop_columns}
     listed = (config.numeric_columns or []) + (config.categorical_columns or [])
     unknown = [name for name in listed + config.drop_columns if name not in frame.columns]
@@ -187,7 +189,9 @@ def _reject_numbers_with_typos(column: pd.Series, where: str) -> None:
 
 def _numeric_values(frame: pd.DataFrame, columns: list[str], where: str) -> np.ndarray:
     for name in columns:
-        if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
+        if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(
+            frame[name]
+        ):
             parsed = pd.to_numeric(frame[name], errors="coerce")
             bad = np.flatnonzero(parsed.isna().to_numpy() & frame[name].notna().to_numpy())
             if len(bad):
