@@ -1,0 +1,157 @@
+"""The answer matrix: every accepted combination of the behavioural questions, and a covering subset.
+
+The full matrix is exponential (ten features alone give 1024 subsets), so by default
+we run a covering set: every pair of values of two factors (a feature counts as an
+on/off factor) appears in at least one combination, and every combination is one the
+template accepts. Everything is derived from copier.yml.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import random
+from pathlib import Path
+from typing import Any
+
+from generator.questions import TEMPLATE_ROOT, load_questions, resolve
+
+IDENTITY = ("project_name", "package_name", "description", "author_name", "author_email", "license")
+"""Questions that change names and text, not behaviour: left at their defaults in the matrix."""
+
+
+def factors(root: Path = TEMPLATE_ROOT) -> dict[str, list[Any]]:
+    """Factor -> values: each choice or bool question, and each feature as `feature:<name>` on/off."""
+    result: dict[str, list[Any]] = {}
+    for question in load_questions(root).values():
+        if question.name in IDENTITY:
+            continue
+        if question.multiselect:
+            for value in question.values:
+                result[f"{question.name}:{value}"] = [False, True]
+        elif question.choices is not None:
+            result[question.name] = question.values
+        elif question.type == "bool":
+            result[question.name] = [False, True]
+    return result
+
+
+def to_answers(assignment: dict[str, Any], root: Path = TEMPLATE_ROOT) -> dict[str, Any]:
+    """Copier answers for a factor assignment (features gathered back into a list)."""
+    answers: dict[str, Any] = {}
+    for question in load_questions(root).values():
+        if question.multiselect:
+            answers[question.name] = [
+                v for v in question.values if assignment.get(f"{question.name}:{v}", False)
+            ]
+        elif question.name in assignment:
+            answers[question.name] = assignment[question.name]
+    return answers
+
+
+def accepted(assignment: dict[str, Any], root: Path = TEMPLATE_ROOT) -> bool:
+    return not resolve(to_answers(assignment, root), root)[1]
+
+
+def accepted_values(root: Path = TEMPLATE_ROOT) -> dict[str, list[Any]]:
+    """The values of each factor that at least one accepted combination uses (others vary from defaults)."""
+    defaults = default_assignment(root)
+    return {
+        name: [v for v in values if accepted({**defaults, name: v}, root)]
+        for name, values in factors(root).items()
+    }
+
+
+@functools.cache
+def _default_assignment(root: Path) -> tuple[tuple[str, Any], ...]:
+    asked, _ = resolve({}, root)
+    assignment: dict[str, Any] = {}
+    for name in factors(root):
+        question, _, value = name.partition(":")
+        if value:
+            assignment[name] = value in asked.get(question, [])
+        else:
+            assignment[name] = asked.get(name, load_questions(root)[name].default)
+    return tuple(assignment.items())
+
+
+def default_assignment(root: Path = TEMPLATE_ROOT) -> dict[str, Any]:
+    """The factor values of the default answers."""
+    return dict(_default_assignment(root))
+
+
+def covering_set(
+    root: Path = TEMPLATE_ROOT, seed: int = 0, candidates: int = 60
+) -> list[dict[str, Any]]:
+    """Accepted combinations, the defaults first, that together hold every accepted pair of values.
+
+    Greedy (AETG-style): each new combination is the best of `candidates` random accepted
+    ones, each built value by value to cover the most pairs not yet covered.
+    """
+    values = accepted_values(root)
+    names = list(values)
+    uncovered = {
+        ((a, va), (b, vb))
+        for a, b in itertools.combinations(names, 2)
+        for va in values[a]
+        for vb in values[b]
+    }
+    first = default_assignment(root)
+    chosen = [first]
+    uncovered -= _pairs(first, names)
+    rng = random.Random(seed)
+    # Pairs that no accepted combination can hold (ruled out by a validator) are dropped.
+    while uncovered:
+        best, best_gain = None, 0
+        for _ in range(candidates):
+            candidate = _build(names, values, uncovered, rng, root)
+            if candidate is None:
+                continue
+            gain = len(_pairs(candidate, names) & uncovered)
+            if gain > best_gain:
+                best, best_gain = candidate, gain
+        if best is None:
+            break
+        chosen.append(best)
+        uncovered -= _pairs(best, names)
+    return [to_answers(a, root) for a in chosen]
+
+
+def _build(
+    names: list[str],
+    values: dict[str, list[Any]],
+    uncovered: set[Any],
+    rng: random.Random,
+    root: Path,
+) -> dict[str, Any] | None:
+    order = names[:]
+    rng.shuffle(order)
+    assignment: dict[str, Any] = {}
+    for name in order:
+        options = values[name][:]
+        rng.shuffle(options)
+        assignment[name] = max(
+            options,
+            key=lambda v: sum(
+                ((name, v), (other, assignment[other])) in uncovered
+                or ((other, assignment[other]), (name, v)) in uncovered
+                for other in assignment
+            ),
+        )
+    full = {**default_assignment(root), **assignment}
+    return full if accepted(full, root) else None
+
+
+def _pairs(assignment: dict[str, Any], names: list[str]) -> set[Any]:
+    return {((a, assignment[a]), (b, assignment[b])) for a, b in itertools.combinations(names, 2)}
+
+
+def combination_id(answers: dict[str, Any], root: Path = TEMPLATE_ROOT) -> str:
+    """A short, stable name: the answers that differ from the defaults ('defaults' if none)."""
+    defaults = resolve({}, root)[0]
+    parts = []
+    for name, value in answers.items():
+        if name in defaults and defaults[name] != value:
+            text = "+".join(value) if isinstance(value, list) else str(value).lower()
+            parts.append(f"{name}={text or 'none'}")
+    return ",".join(parts) or "defaults"

@@ -1,0 +1,128 @@
+"""Sessions: the generator's tests, and one session per answer combination that renders a project
+and runs its own tests, ruff and mypy.
+
+    nox                                   # default: tests + the covering set of projects
+    nox -s demo                           # render the defaults, train on the sample data
+    nox -s "project(defaults)"            # one combination of the covering set
+    nox -s answers -- task=regression features=[amp]   # any combination, by its answers
+
+torch is installed once per machine into a shared environment (.nox/_shared-torch) that
+every project session sees through a .pth file, so no session downloads or unpacks torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+import yaml
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from generator.matrix import combination_id, covering_set  # noqa: E402
+from generator.questions import resolve  # noqa: E402
+from generator.render import render  # noqa: E402
+
+nox.options.sessions = ["tests", "project"]
+nox.options.reuse_existing_virtualenvs = True
+
+TORCH = os.environ.get("TORCH_SPEC", "torch==2.14.1 torchvision==0.29.1").split()
+"""What the shared environment installs for torch; override with TORCH_SPEC."""
+SHARED_DEPS = ["numpy", "pandas", "pyarrow", "pyyaml", "pytest", "ruff", "mypy", "types-PyYAML"]
+"""The generated projects' other heavy dependencies, installed once with torch."""
+SHARED_ENV = ROOT / ".nox" / "_shared-torch"
+REPORTS = ROOT / ".nox" / "_reports"
+COMBINATIONS = {combination_id(answers): answers for answers in covering_set()}
+
+
+def shared_site_packages(session: nox.Session) -> Path:
+    """Create the shared torch environment once; its site-packages folder."""
+    marker = SHARED_ENV / "installed.json"
+    wanted = {"torch": TORCH, "deps": SHARED_DEPS}
+    python = SHARED_ENV / "bin" / "python"
+    if not marker.is_file() or json.loads(marker.read_text()) != wanted:
+        session.log(f"installing {' '.join(TORCH)} once into {SHARED_ENV}")
+        session.run(sys.executable, "-m", "venv", "--clear", str(SHARED_ENV), external=True)
+        session.run(str(python), "-m", "pip", "install", "-q", "--upgrade", "pip", external=True)
+        session.run(str(python), "-m", "pip", "install", "-q", *TORCH, *SHARED_DEPS, external=True)
+        marker.write_text(json.dumps(wanted))
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return Path(site)
+
+
+def use_shared_torch(session: nox.Session) -> None:
+    """Make the shared environment's packages importable in this session's virtualenv."""
+    shared = shared_site_packages(session)
+    own = session.run(
+        "python",
+        "-c",
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        silent=True,
+    )
+    assert isinstance(own, str)
+    Path(own.strip(), "_shared_torch.pth").write_text(f"{shared}\n")
+
+
+def check_project(session: nox.Session, answers: dict[str, object], name: str) -> None:
+    """Render `answers`, install the project, run its tests, ruff and mypy."""
+    use_shared_torch(session)
+    project = Path(session.create_tmp()) / "project"
+    render(answers, project, overwrite=True)
+    session.install("-q", "-e", f"{project}[dev]")
+    session.chdir(project)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    session.run("pytest", "-q", f"--junitxml={REPORTS / f'project-{name}.xml'}")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", env={"MYPY_CACHE_DIR": str(ROOT / ".nox" / "_mypy_cache")})
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The generator's and the template's own tests."""
+    session.install("-q", "-e", ".[dev]")
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    session.run("pytest", "-q", f"--junitxml={REPORTS / 'tests.xml'}", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("combination", list(COMBINATIONS), ids=list(COMBINATIONS))
+def project(session: nox.Session, combination: str) -> None:
+    """One combination of the covering set."""
+    check_project(session, COMBINATIONS[combination], combination)
+
+
+@nox.session
+def answers(session: nox.Session) -> None:
+    """Any combination: `nox -s answers -- key=value ...` (values in YAML: features=[amp, ema])."""
+    given = {}
+    for arg in session.posargs:
+        key, _, value = arg.partition("=")
+        given[key] = yaml.safe_load(value)
+    check_project(session, given, combination_id(given))
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: render the defaults, install, write the sample data, train, show the metrics."""
+    use_shared_torch(session)
+    project = Path(session.create_tmp()) / "demo"
+    render({}, project, overwrite=True)
+    session.install("-q", "-e", str(project))
+    session.chdir(project)
+    command = resolve({})[0]["project_name"]
+    session.run(command, "sample-data")
+    session.run(command, "train", *session.posargs)
+    session.run(command, "evaluate")
+    session.run(command, "predict", "--input", "data/train.csv")
+    session.log((project / "runs" / "default" / "metrics.json").read_text())

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import itertools
+
+from generator.matrix import (
+    accepted,
+    accepted_values,
+    combination_id,
+    covering_set,
+    default_assignment,
+    factors,
+)
+from generator.questions import load_questions, resolve
+
+
+def assignment_of(answers: dict[str, object]) -> dict[str, object]:
+    full = resolve(answers)[0]
+    result: dict[str, object] = {}
+    for name in factors():
+        question, _, value = name.partition(":")
+        result[name] = value in full.get(question, []) if value else full.get(name)
+    return result
+
+
+def test_factors_come_from_copier_yml() -> None:
+    names = factors()
+    assert names["task"] == load_questions()["task"].values
+    assert all(f"features:{v}" in names for v in load_questions()["features"].values)
+    assert "project_name" not in names
+
+
+def test_covering_set_starts_with_the_defaults_and_is_accepted() -> None:
+    combos = covering_set()
+    assert combination_id(combos[0]) == "defaults"
+    assert all(not resolve(c)[1] for c in combos)
+    assert len({combination_id(c) for c in combos}) == len(combos)
+
+
+def test_every_accepted_pair_is_covered() -> None:
+    values = accepted_values()
+    assigned = [assignment_of(c) for c in covering_set()]
+    for a, b in itertools.combinations(values, 2):
+        for va, vb in itertools.product(values[a], values[b]):
+            if not accepted({**default_assignment(), a: va, b: vb}):
+                continue
+            assert any(x[a] == va and x[b] == vb for x in assigned), (a, va, b, vb)
+
+
+def test_every_accepted_value_appears() -> None:
+    values = accepted_values()
+    assigned = [assignment_of(c) for c in covering_set()]
+    for name, options in values.items():
+        assert {x[name] for x in assigned} == set(options), name
