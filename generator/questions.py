@@ -30,6 +30,11 @@ class Question:
     validator: str | None
 
     @property
+    def computed(self) -> bool:
+        """A value derived from other answers (`when: false`): never asked, never recorded."""
+        return self.when is False
+
+    @property
     def values(self) -> list[Any]:
         """The choice values (not labels)."""
         return list(self.choices.values()) if self.choices else []

@@ -20,7 +20,7 @@ def table_rows() -> dict[str, str]:
 
 def test_every_question_has_a_row_listing_its_values_and_default() -> None:
     rows = table_rows()
-    questions = load_questions()
+    questions = {n: q for n, q in load_questions().items() if not q.computed}
     assert set(rows) == set(questions)
     for name, question in questions.items():
         values_cell, default_cell = rows[name].split("|")[:2]

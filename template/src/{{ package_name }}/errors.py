@@ -15,3 +15,9 @@ class DataError(InputError):
 
 class CheckpointError(InputError):
     """A checkpoint is missing, corrupt, unsafe or does not fit the model."""
+
+
+def require(condition: bool, name: str, message: str) -> None:
+    """Config validation: a ConfigError naming the field `name` unless `condition` holds."""
+    if not condition:
+        raise ConfigError(f"{name}: {message}")

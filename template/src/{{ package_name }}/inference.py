@@ -14,7 +14,8 @@ from .config import Config, from_dict
 from .device import Runtime
 from .errors import CheckpointError
 from .model import build_model
-from .tabular import Batch, TabularEncoder
+from .batch import Batch
+from .inputs import InputEncoder
 from .task import MetricTracker, Target
 
 
@@ -24,7 +25,7 @@ class TrainedModel:
 
     model: nn.Module
     config: Config
-    encoder: TabularEncoder
+    encoder: InputEncoder
     target: Target
 
 
@@ -33,7 +34,7 @@ def load_trained(path: Path, runtime: Runtime) -> TrainedModel:
     state = load_checkpoint(path)
     try:
         config = from_dict(Config, state["config"])
-        encoder = TabularEncoder.from_state(state["encoder"])
+        encoder = InputEncoder.from_state(state["encoder"])
         target = Target.from_state(state["target"])
         model = build_model(config.model, encoder, target.out_features)
         model.load_state_dict(state["model"])
@@ -59,14 +60,12 @@ def evaluate(
 
 
 @torch.inference_mode()
-def predict_outputs(
-    model: nn.Module, inputs: tuple[torch.Tensor, ...], runtime: Runtime, batch_size: int
-) -> torch.Tensor:
-    """Raw model outputs for every row of `inputs`, computed in batches, returned on the CPU."""
+def predict_outputs(model: nn.Module, loader: DataLoader[Batch], runtime: Runtime) -> torch.Tensor:
+    """Raw model outputs for every batch of `loader`, in order, on the CPU."""
     model.eval()
     outputs = []
-    for start in range(0, len(inputs[0]), batch_size):
-        chunk = tuple(x[start : start + batch_size].to(runtime.device) for x in inputs)
+    for batch in loader:
+        inputs = batch.to(runtime.device, non_blocking=runtime.pin_memory).inputs
         with runtime.autocast():
-            outputs.append(model(*chunk).float().cpu())
+            outputs.append(model(*inputs).float().cpu())
     return torch.cat(outputs)
