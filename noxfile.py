@@ -13,6 +13,7 @@ every project session sees through a .pth file, so no session downloads or unpac
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from generator.questions import resolve  # noqa: E402
 from generator.render import render  # noqa: E402
 
 nox.options.sessions = ["tests", "project"]
+logging.getLogger("plumbum").setLevel(logging.WARNING)  # copier's git calls, one line each
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = os.environ.get("TORCH_SPEC", "torch==2.14.1 torchvision==0.29.1").split()
@@ -81,10 +83,11 @@ def check_project(session: nox.Session, answers: dict[str, object], name: str) -
     session.install("-q", "-e", f"{project}[dev]")
     session.chdir(project)
     REPORTS.mkdir(parents=True, exist_ok=True)
-    session.run("pytest", "-q", f"--junitxml={REPORTS / f'project-{name}.xml'}")
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    session.run("mypy", env={"MYPY_CACHE_DIR": str(ROOT / ".nox" / "_mypy_cache")})
+    # `python -m`: the tools live in the shared environment, which has no scripts on PATH here.
+    session.run("python", "-m", "pytest", "-q", f"--junitxml={REPORTS / f'project-{name}.xml'}")
+    session.run("python", "-m", "ruff", "check", ".")
+    session.run("python", "-m", "ruff", "format", "--check", ".")
+    session.run("python", "-m", "mypy", env={"MYPY_CACHE_DIR": str(ROOT / ".nox" / "_mypy_cache")})
 
 
 @nox.session
