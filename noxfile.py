@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,7 +80,8 @@ def check_project(session: nox.Session, answers: dict[str, object], name: str) -
     """Render `answers`, install the project, run its tests, ruff and mypy."""
     use_shared_torch(session)
     project = Path(session.create_tmp()) / "project"
-    render(answers, project, overwrite=True)
+    shutil.rmtree(project, ignore_errors=True)  # a reused session must not keep stale files
+    render(answers, project)
     session.install("-q", "-e", f"{project}[dev]")
     session.chdir(project)
     REPORTS.mkdir(parents=True, exist_ok=True)
@@ -120,7 +122,8 @@ def demo(session: nox.Session) -> None:
     """The main job: render the defaults, install, write the sample data, train, show the metrics."""
     use_shared_torch(session)
     project = Path(session.create_tmp()) / "demo"
-    render({}, project, overwrite=True)
+    shutil.rmtree(project, ignore_errors=True)
+    render({}, project)
     session.install("-q", "-e", str(project))
     session.chdir(project)
     command = resolve({})[0]["project_name"]
