@@ -82,6 +82,9 @@ def check_project(session: nox.Session, answers: dict[str, object], name: str) -
     project = Path(session.create_tmp()) / "project"
     shutil.rmtree(project, ignore_errors=True)  # a reused session must not keep stale files
     render(answers, project)
+    # Its own repository, as a user's project is: tools then read the project's .gitignore,
+    # not this repository's (which ignores .nox/ and so every file of the project).
+    session.run("git", "init", "-q", str(project), external=True)
     session.install("-q", "-e", f"{project}[dev]")
     session.chdir(project)
     REPORTS.mkdir(parents=True, exist_ok=True)
