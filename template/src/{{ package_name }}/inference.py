@@ -9,13 +9,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .batch import Batch
 from .checkpoint import load_checkpoint
 from .config import Config, from_dict
 from .device import Runtime
 from .errors import CheckpointError
-from .model import build_model
-from .batch import Batch
 from .inputs import InputEncoder
+from .model import build_model
 from .task import MetricTracker, Target
 
 
