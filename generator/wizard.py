@@ -24,6 +24,7 @@ from typing import Any
 
 import copier
 import yaml
+from copier.errors import CopierError
 from packaging.version import InvalidVersion, Version
 
 from generator.hardware import Hardware, detect
@@ -46,9 +47,10 @@ EXIT_INTERRUPTED = 130
 class Failure(Exception):
     """A refusal: printed as `error: <line>` lines, exiting with `code`."""
 
-    def __init__(self, *lines: str, code: int = EXIT_USAGE) -> None:
+    def __init__(self, *lines: str, hint: str = "", code: int = EXIT_USAGE) -> None:
         super().__init__("\n".join(lines))
         self.lines = lines
+        self.hint = hint
         self.code = code
 
 
@@ -335,7 +337,9 @@ def _device_reason(hardware: Hardware) -> str:
     if largest is not None:
         count = len(hardware.cuda)
         found = "a CUDA GPU" if count == 1 else f"{count} CUDA GPUs"
-        return f"found {found}; projects train on the one with the most memory, {largest.describe()}"
+        return (
+            f"found {found}; projects train on the one with the most memory, {largest.describe()}"
+        )
     if hardware.mps:
         return "found an Apple silicon GPU (MPS) and no CUDA GPU"
     return f"found no CUDA GPU or Apple MPS; trains on the {hardware.cpu_count} CPU cores"
@@ -358,7 +362,9 @@ def _suggest_features(
             why = f"bf16 autocast on {largest.name}: about half the memory traffic, no loss scaling"
         wanted = [("amp", why)]
         if largest is not None and largest.bf16:
-            wanted.append(("compile", f"torch.compile pays off on a recent GPU like {largest.name}"))
+            wanted.append(
+                ("compile", f"torch.compile pays off on a recent GPU like {largest.name}")
+            )
         for feature, why in wanted:
             trial = [*features, feature] if feature not in features else features
             if feature in question.values and not _refused(question, answers, trial, root):
@@ -367,7 +373,9 @@ def _suggest_features(
     elif "amp" in features:
         features.remove("amp")
         where = "Apple MPS" if device == "mps" else "the CPU"
-        reasons.append(f"  features -> amp off: projects train in fp32 on {where}, so amp changes nothing")
+        reasons.append(
+            f"  features -> amp off: projects train in fp32 on {where}, so amp changes nothing"
+        )
     if not reasons or _refused(question, answers, features, root):
         return None
     features.sort(key=question.values.index)
@@ -504,7 +512,9 @@ def new(args: argparse.Namespace, ask: Ask | None) -> int:
                 advise = hardware_advice(hardware, root)
             answers = ask_answers(answers, ask, root, advise)
             print(f"\nSummary ({template.src} at {template.ref}):\n{summary(answers, root)}")
-            confirm = Prompt("confirm", "confirm", "bool", f"Create the project in {dest}?", (), True)
+            confirm = Prompt(
+                "confirm", "confirm", "bool", f"Create the project in {dest}?", (), True
+            )
             if not ask(confirm):
                 print("Nothing written.")
                 return 1
@@ -512,7 +522,7 @@ def new(args: argparse.Namespace, ask: Ask | None) -> int:
             render_into(answers, dest, template.src, template.ref, overwrite=args.overwrite)
         except ValueError as error:  # a validator resolve() does not know of
             raise Failure(str(error)) from error
-        except copier.errors.CopierError as error:
+        except CopierError as error:
             raise Failure(str(error)) from error
         print(next_steps(answers, args.dest, root))
     return 0
@@ -553,7 +563,7 @@ def update(args: argparse.Namespace, ask: Ask | None) -> int:
                 settings=copier.Settings(),
                 vcs_ref=copier.VcsRef.CURRENT if current else template.ref,
             )
-        except (ValueError, copier.errors.CopierError) as error:
+        except (ValueError, CopierError) as error:
             raise Failure(str(error)) from error
     conflicts = conflicted_files(dest)
     if conflicts:
@@ -582,7 +592,7 @@ def _refuse_missing(answers: dict[str, Any], root: Path) -> None:
     if names:
         raise Failure(
             f"no terminal to ask on, and no answer for: {', '.join(names)}",
-            "pass --defaults to take copier.yml's defaults, or --data NAME=VALUE / --answers-file FILE",
+            hint="pass --defaults to take copier.yml's defaults, or --data NAME=VALUE / --answers-file FILE",
         )
 
 
@@ -623,7 +633,9 @@ def parser() -> argparse.ArgumentParser:
     answer_options(create)
     create.add_argument("--overwrite", action="store_true", help="render into a non-empty DEST")
     create.add_argument(
-        "--no-detect", action="store_true", help="preselect copier.yml's defaults, not the hardware's"
+        "--no-detect",
+        action="store_true",
+        help="preselect copier.yml's defaults, not the hardware's",
     )
     refresh = commands.add_parser(
         "update", help="update a generated project (a clean git checkout) to a newer template"
@@ -644,12 +656,16 @@ def main(argv: Sequence[str] | None = None, *, input: Any = None, output: Any = 
     except Failure as failure:
         for line in failure.lines:
             print(f"error: {line}", file=sys.stderr)
+        if failure.hint:
+            print(f"hint: {failure.hint}", file=sys.stderr)
         return failure.code
     except KeyboardInterrupt:
         if args.command == "new":
             print("\nInterrupted: nothing written.", file=sys.stderr)
         else:
-            print(f"\nInterrupted: `git status` in {args.dest} shows what changed.", file=sys.stderr)
+            print(
+                f"\nInterrupted: `git status` in {args.dest} shows what changed.", file=sys.stderr
+            )
         return EXIT_INTERRUPTED
 
 
