@@ -524,7 +524,7 @@ def new(args: argparse.Namespace, ask: Ask | None) -> int:
             raise Failure(str(error)) from error
         except CopierError as error:
             raise Failure(str(error)) from error
-        print(next_steps(answers, args.dest, root))
+        print(f"\n{next_steps(answers, args.dest, root)}")
     return 0
 
 
