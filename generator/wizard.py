@@ -174,8 +174,11 @@ def given_answers(
     if unknown:
         raise Failure(
             f"unknown question{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"the questions are: {', '.join(questions)}"
+            f"the questions are: {', '.join(n for n, q in questions.items() if q.when is not False)}"
         )
+    computed = [name for name in raw if questions[name].when is False]
+    if computed:
+        raise Failure(f"{', '.join(computed)}: computed from the other answers, never answered")
     return {name: typed(questions[name], value, text) for name, (value, text) in raw.items()}
 
 
@@ -478,7 +481,8 @@ def next_steps(answers: dict[str, Any], dest: str, root: Path = TEMPLATE_ROOT) -
     message = load_settings(root).get("_message_after_copy")
     context = {**resolve(answers, root)[0], "_copier_conf": {"dst_path": shlex.quote(dest)}}
     if message:
-        return jinja_environment(root).from_string(message).render(**context).rstrip()
+        with contextlib.suppress(Exception):  # a message using Copier-only names: ours below
+            return jinja_environment(root).from_string(message).render(**context).rstrip()
     name = context.get("project_name", "<project_name>")
     return (
         f"Your project is ready in {dest}.\n\nNext steps:\n  cd {shlex.quote(dest)}\n"
@@ -575,14 +579,14 @@ def update(args: argparse.Namespace, ask: Ask | None) -> int:
 
 
 def conflicted_files(dest: Path) -> list[str]:
-    """Files under `dest` (outside .git) holding Copier's inline conflict markers."""
+    """Files under `dest` (outside .git) with a line starting with Copier's conflict marker."""
     found = []
     for folder, dirs, files in os.walk(dest):
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(files):
             path = Path(folder) / name
             with contextlib.suppress(OSError):
-                if CONFLICT_MARKER in path.read_bytes():
+                if any(line.startswith(CONFLICT_MARKER) for line in path.read_bytes().splitlines()):
                     found.append(str(path.relative_to(dest)))
     return found
 

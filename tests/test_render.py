@@ -105,7 +105,7 @@ def test_names_follow_the_answers(render_project: Render) -> None:
         ({"project_name": "Bad Name"}, "project_name must start with a lowercase letter"),
         ({"package_name": "numpy"}, "would shadow the module 'numpy'"),
         ({"package_name": "import"}, "is a Python keyword"),
-        ({"data_format": "images"}, "not available yet"),
+        ({"distributed": True}, "distributed training is not available yet"),
         ({"features": ["amp", "profiling"]}, "features profiling are not available yet"),
     ],
 )
