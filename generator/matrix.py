@@ -83,38 +83,55 @@ def default_assignment(root: Path = TEMPLATE_ROOT) -> dict[str, Any]:
 def covering_set(
     root: Path = TEMPLATE_ROOT, seed: int = 0, candidates: int = 60
 ) -> list[dict[str, Any]]:
-    """Accepted combinations, the defaults first, that together hold every accepted pair of values.
+    """Accepted combinations, the defaults first, that together hold every required pair.
 
-    Greedy (AETG-style): each new combination is the best of `candidates` random accepted
-    ones, each built value by value to cover the most pairs not yet covered.
+    A pair of values is required when the defaults with those two values changed are
+    accepted and ask both questions (`input_kind` is not asked for images, say). Greedy
+    (AETG-style): each new combination is the best of `candidates` random accepted ones,
+    built value by value to cover the most pairs still missing; when none adds a pair,
+    the defaults with one missing pair set are taken, so every required pair is covered.
     """
     values = accepted_values(root)
     names = list(values)
-    uncovered = {
-        ((a, va), (b, vb))
-        for a, b in itertools.combinations(names, 2)
-        for va in values[a]
-        for vb in values[b]
-    }
+    uncovered = required_pairs(root)
     first = default_assignment(root)
     chosen = [first]
-    uncovered -= _pairs(first, names)
+    uncovered -= _pairs(first, root)
     rng = random.Random(seed)
-    # Pairs that no accepted combination can hold (ruled out by a validator) are dropped.
     while uncovered:
         best, best_gain = None, 0
         for _ in range(candidates):
             candidate = _build(names, values, uncovered, rng, root)
             if candidate is None:
                 continue
-            gain = len(_pairs(candidate, names) & uncovered)
+            gain = len(_pairs(candidate, root) & uncovered)
             if gain > best_gain:
                 best, best_gain = candidate, gain
         if best is None:
-            break
+            (a, va), (b, vb) = min(uncovered, key=repr)
+            best = {**first, a: va, b: vb}
         chosen.append(best)
-        uncovered -= _pairs(best, names)
-    return [to_answers(a, root) for a in chosen]
+        uncovered -= _pairs(best, root)
+    return [_asked_answers(a, root) for a in chosen]
+
+
+def _asked_answers(assignment: dict[str, Any], root: Path) -> dict[str, Any]:
+    """The answers of an assignment, less those to questions it does not ask."""
+    answers = to_answers(assignment, root)
+    asked = resolve(answers, root)[0]
+    return {name: value for name, value in answers.items() if name in asked}
+
+
+def required_pairs(root: Path = TEMPLATE_ROOT) -> set[tuple[tuple[str, Any], tuple[str, Any]]]:
+    """Every pair of factor values that some accepted combination asks about (see covering_set)."""
+    values = accepted_values(root)
+    defaults = default_assignment(root)
+    required = set()
+    for a, b in itertools.combinations(values, 2):
+        for va, vb in itertools.product(values[a], values[b]):
+            if ((a, va), (b, vb)) in _pairs({**defaults, a: va, b: vb}, root):
+                required.add(((a, va), (b, vb)))
+    return required
 
 
 def _build(
@@ -142,7 +159,13 @@ def _build(
     return full if accepted(full, root) else None
 
 
-def _pairs(assignment: dict[str, Any], names: list[str]) -> set[Any]:
+def _pairs(assignment: dict[str, Any], root: Path) -> set[Any]:
+    """The value pairs an accepted assignment holds, among the factors it asks about."""
+    answers = to_answers(assignment, root)
+    asked, errors = resolve(answers, root)
+    if errors:
+        return set()
+    names = [n for n in assignment if n.partition(":")[0] in asked]
     return {((a, assignment[a]), (b, assignment[b])) for a, b in itertools.combinations(names, 2)}
 
 
