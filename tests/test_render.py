@@ -106,7 +106,6 @@ def test_names_follow_the_answers(render_project: Render) -> None:
         ({"package_name": "numpy"}, "would shadow the module 'numpy'"),
         ({"package_name": "import"}, "is a Python keyword"),
         ({"distributed": True}, "distributed training is not available yet"),
-        ({"features": ["amp", "profiling"]}, "features profiling are not available yet"),
     ],
 )
 def test_copier_refuses_bad_answers_with_the_validator_message(
