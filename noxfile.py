@@ -135,3 +135,18 @@ def demo(session: nox.Session) -> None:
     session.run(command, "evaluate")
     session.run(command, "predict", "--input", "data/train.csv")
     session.log((project / "runs" / "default" / "metrics.json").read_text())
+
+
+@nox.session
+def benchmarks(session: nox.Session) -> None:
+    """The benchmarks' smoke run (`python -m benchmarks --quick`) in the shared torch environment.
+
+    `nox -s benchmarks -- [--device cuda]` passes its arguments on instead: the full run,
+    which writes benchmarks/RESULTS.md. Lightning and Accelerate rows need those packages
+    (`nox -s benchmarks -- ...` does not install them; they are skipped with a note).
+    """
+    session.install("-q", "-e", ".")
+    use_shared_torch(session)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    quick = ["--quick", f"--output={REPORTS / 'benchmarks-quick.md'}"]
+    session.run("python", "-m", "benchmarks", *(session.posargs or quick))

@@ -1,0 +1,246 @@
+"""(b) Data pipelines: the generated tabular and image inputs against the usual alternatives.
+
+Tabular, rows/s of whole shuffled epochs of batches (nothing trains): the generated
+`make_loader` over the project's `InputDataset` (one gather per batch) vs randperm plus
+tensor slicing vs a per-row Dataset with the default collate, all in the same order
+from the same seed.
+
+Images, images/s per core (one process, one torch thread, no workers): the generated
+`InputDataset` (torchvision.io decoding, v2 transforms, a batch per call) vs an
+ImageFolder-style PIL pipeline (PIL open + convert, torchvision.transforms, per item,
+default collate), in folder order, on the images project's drawn sample images.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+
+from benchmarks.project import project_module
+from benchmarks.stats import interleaved, summarize
+from benchmarks.timing import quiet, settle
+
+SEED = 0
+BATCH = 256
+
+
+class PerRow(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
+    """The textbook Dataset: one row per __getitem__, batched by the default collate."""
+
+    def __init__(self, numeric: torch.Tensor, categorical: torch.Tensor, target: torch.Tensor):
+        self.numeric, self.categorical, self.target = numeric, categorical, target
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def __getitem__(self, row: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.numeric[row], self.categorical[row], self.target[row]
+
+
+def epoch_seconds(make: Callable[[], Iterable[Any]], epochs: int) -> list[float]:
+    """Seconds of each epoch of iterating `make()`'s batches (the loader is made once, untimed)."""
+    batches = make()
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for _batch in batches:
+            pass
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def as_tuples(batch: Any) -> tuple[torch.Tensor, ...]:
+    """(numeric, categorical, target) of a generated Batch, a tuple or the default collate's list."""
+    if hasattr(batch, "inputs"):
+        return (*batch.inputs, batch.target)
+    return tuple(batch)
+
+
+def run_tabular(project: Path, is_quick: bool) -> dict:
+    data_module = project_module(project, "data")
+    config_module = project_module(project, "config")
+    inputs_module = project_module(project, "inputs")
+    task_module = project_module(project, "task")
+    seed_module = project_module(project, "seed")
+    sample_module = project_module(project, "sample_data")
+    rows = BATCH * (8 if is_quick else 200)
+    frame = sample_module.make_sample_frame(rows=rows, seed=SEED)
+    config = config_module.Config()
+    where = "sample frame"
+    encoder = inputs_module.InputEncoder.fit(frame, config.inputs, config.data.target, where)
+    target = task_module.Target.fit(frame[config.data.target], where)
+    dataset = data_module.make_dataset(
+        frame, config.data.target, encoder, target, where, train=True
+    )
+    numeric, categorical, labels = dataset.numeric, dataset.categorical, dataset.target
+    cpu = torch.device("cpu")
+
+    def generated() -> Iterable[Any]:
+        return data_module.make_loader(dataset, BATCH, cpu, 0, seed_module.make_generator(SEED))
+
+    def raw() -> Iterable[Any]:
+        order = torch.Generator().manual_seed(SEED)
+
+        def batches() -> Iterator[tuple[torch.Tensor, ...]]:
+            perm = torch.randperm(rows, generator=order)
+            for i in range(0, rows, BATCH):
+                index = perm[i : i + BATCH]
+                yield numeric[index], categorical[index], labels[index]
+            torch.randperm(rows, generator=order)  # RandomSampler's second draw: same order
+
+        class Epochs:
+            def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+                return batches()
+
+        return Epochs()
+
+    def per_row() -> Iterable[Any]:
+        rows_dataset = PerRow(numeric, categorical, labels)
+        # The generator goes to the sampler, as in make_loader: a DataLoader's own generator
+        # also seeds each iterator, which would shift the order.
+        order = torch.Generator().manual_seed(SEED)
+        sampler = RandomSampler(rows_dataset, generator=order)
+        return DataLoader(rows_dataset, batch_size=BATCH, sampler=sampler)
+
+    contenders = {"raw": raw, "generated": generated, "per-row": per_row}
+    labels_of = {
+        "raw": "randperm + tensor slicing (baseline)",
+        "generated": "generated make_loader + InputDataset",
+        "per-row": "per-row Dataset + default collate",
+    }
+    # Same batches: two epochs of each, compared tensor by tensor, untimed.
+    reference = None
+    for name, make in contenders.items():
+        loader = make()
+        seen = [as_tuples(b) for _ in range(2) for b in loader]
+        if reference is None:
+            reference = seen
+        elif len(seen) != len(reference) or not all(
+            all(torch.equal(a, b) for a, b in zip(x, y, strict=True))
+            for x, y in zip(seen, reference, strict=True)
+        ):
+            raise AssertionError(f"{name}: its batches differ from raw's")
+    agreement = "all three yield identical batches (two epochs compared tensor by tensor)"
+    print(f"tabular pipeline: {rows:,} rows of the sample table, batch {BATCH}; {agreement}")
+    fast_epochs, slow_epochs, repeats = (2, 1, 1) if is_quick else (10, 2, 5)
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    for repeat in range(repeats):
+        for name in interleaved(list(contenders), repeat):
+            settle()
+            epochs = 1 + (slow_epochs if name == "per-row" else fast_epochs)
+            timed = epoch_seconds(contenders[name], epochs)[1:]  # first: warm-up
+            seconds[name] += timed
+            print(f"  run {repeat + 1}/{repeats} {name:<10} {rows / min(timed):>14,.0f} rows/s")
+    result_rows = [
+        summarize(name, labels_of[name], [rows / s for s in seconds[name]]) for name in contenders
+    ]
+    return {
+        "section": "tabular-pipeline",
+        "title": "Tabular pipeline, rows/s (CPU)",
+        "device": "cpu",
+        "unit": "rows/s",
+        "higher_is_better": True,
+        "baseline": "raw",
+        "rows": result_rows,
+        "agreement": agreement,
+        "notes": [
+            "Parquet streaming: not measured; the template has no streaming reader yet "
+            "(tables are read whole into memory)."
+        ],
+        "setup": (
+            f"{rows:,} rows (the sample table: 4 numeric, 2 categorical columns), batch {BATCH}, "
+            f"torch threads {torch.get_num_threads()}, {repeats} interleaved runs"
+        ),
+    }
+
+
+def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
+    from torchvision import datasets, transforms
+
+    torch.set_num_threads(1)  # per core: one process, one thread, no workers
+    data_module = project_module(project, "data")
+    config_module = project_module(project, "config")
+    inputs_module = project_module(project, "inputs")
+    task_module = project_module(project, "task")
+    sample_module = project_module(project, "sample_data")
+    config = config_module.Config()
+    folder = workdir / "images"
+    count = 60 if is_quick else 600
+    with quiet():
+        sample_module.write_sample_data(folder, rows=count, seed=SEED)
+    frame = data_module.read_table(folder)
+    where = str(folder)
+    encoder = inputs_module.InputEncoder.fit(frame, config.inputs, config.data.target, where)
+    target = task_module.Target.fit(frame[config.data.target], where)
+    # No augmentation (train=False) in either pipeline, so their outputs can be compared.
+    dataset = data_module.make_dataset(frame, config.data.target, encoder, target, where)
+    size, batch = encoder.image_size, config.train.batch_size
+    cpu = torch.device("cpu")
+
+    def generated() -> Iterable[Any]:
+        return data_module.make_loader(dataset, batch, cpu, 0)
+
+    pil_transform = transforms.Compose(
+        [
+            transforms.Resize((size, size)),
+            transforms.ToTensor(),
+            transforms.Normalize([0.5] * 3, [0.5] * 3),
+        ]
+    )
+
+    def pil() -> Iterable[Any]:
+        return DataLoader(datasets.ImageFolder(str(folder), pil_transform), batch_size=batch)
+
+    contenders = {"pil": pil, "generated": generated}
+    labels_of = {
+        "pil": "PIL ImageFolder-style, per item (baseline)",
+        "generated": "generated: torchvision.io decode + v2 transforms, per batch",
+    }
+    with quiet():
+        first = [as_tuples(b) for b in generated()]
+        second = [as_tuples(b) for b in pil()]
+    images_a, targets_a = torch.cat([b[0] for b in first]), torch.cat([b[-1] for b in first])
+    images_b, targets_b = torch.cat([b[0] for b in second]), torch.cat([b[-1] for b in second])
+    if images_a.shape != images_b.shape or not torch.equal(targets_a, targets_b):
+        raise AssertionError("the two image pipelines do not yield the same images and labels")
+    difference = (images_a - images_b).abs().mean().item()
+    if difference > 0.05:
+        raise AssertionError(f"the image pipelines' pixels differ by {difference:.3f} on average")
+    agreement = (
+        f"same {len(targets_a)} images, labels and shape {tuple(images_a.shape[1:])}; mean "
+        f"absolute pixel difference {difference:.4f} on the [-1, 1] scale (resampling differs)"
+    )
+    print(f"image pipeline: {agreement}")
+    repeats = 1 if is_quick else 5
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    with quiet():
+        for repeat in range(repeats):
+            for name in interleaved(list(contenders), repeat):
+                settle()
+                timed = epoch_seconds(contenders[name], 3)[1:]  # first: warm-up
+                seconds[name] += timed
+    for name in contenders:
+        print(f"  {name:<10} {count / min(seconds[name]):>10,.0f} images/s per core")
+    return {
+        "section": "image-pipeline",
+        "title": "Image pipeline, images/s per core (one process, one thread, no workers)",
+        "device": "cpu",
+        "unit": "images/s",
+        "higher_is_better": True,
+        "baseline": "pil",
+        "rows": [
+            summarize(name, labels_of[name], [count / s for s in seconds[name]])
+            for name in contenders
+        ],
+        "agreement": agreement,
+        "notes": [],
+        "setup": (
+            f"{count} drawn PNGs (40-72 px, every fifth grayscale) resized to {size}x{size}, "
+            f"batch {batch}, {repeats} interleaved runs of 2 timed passes"
+        ),
+    }

@@ -1,0 +1,443 @@
+"""(a) Time per training step: the generated `train()` against a raw loop, Lightning and Accelerate.
+
+Every contender trains the rendered project's own model (TabularMLP, dropout 0) from the
+same state_dict, on the same encoded rows in the same shuffled order (a torch.Generator
+seeded alike, as the generated loader draws it), with the same AdamW parameter groups,
+warmup-cosine schedule and gradient clipping. Per-epoch training losses must agree
+before any timing counts.
+
+A contender's time per step is the wall time of a training epoch (the loop over the
+batches, up to the host having the epoch's loss: no evaluation, no checkpoint) divided
+by its steps; the first epoch of every run is the warm-up and is dropped. For the
+generated trainer that time is what `train()` itself measures and writes to
+history.jsonl (`samples_per_s`), with its default progress lines every `log_every` steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
+
+from benchmarks.project import project_module
+from benchmarks.stats import check_agreement, interleaved, median, summarize
+from benchmarks.timing import installed, now, quiet, resolve_device, settle
+
+SEED = 0
+VAL_ROWS = 512
+"""Validation rows: the generated trainer evaluates every epoch, outside the timed loop."""
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    features: int
+    hidden: tuple[int, ...]
+    batch: int
+    steps: int
+    """Optimizer steps per epoch (rows = batch * steps)."""
+    epochs: int
+    """Epochs per run; the first is the warm-up."""
+    repeats: int
+    """Runs of each contender, interleaved."""
+
+    @property
+    def rows(self) -> int:
+        return self.batch * self.steps
+
+    def describe(self) -> str:
+        widths = "-".join(str(w) for w in (self.features, *self.hidden, 1))
+        return f"{widths} MLP, batch {self.batch}, {self.steps} steps per epoch"
+
+
+SIZES = {
+    "tiny": Size("tiny", 32, (64, 64), 256, steps=200, epochs=5, repeats=5),
+    "medium": Size("medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=3),
+}
+
+
+def quick(size: Size) -> Size:
+    return dataclasses.replace(size, steps=8, epochs=2, repeats=1)
+
+
+@dataclass
+class Run:
+    step_s: list[float]
+    """Seconds per step of each epoch, the warm-up epoch first."""
+    losses: list[float]
+    """Mean training loss of each epoch."""
+
+
+class Setup:
+    """The rendered project's modules, the data, the config and the shared initial weights."""
+
+    def __init__(self, project: Path, size: Size, device: torch.device, workdir: Path) -> None:
+        self.size = size
+        self.device = device
+        self.workdir = workdir
+        self.train_module = project_module(project, "train")
+        config_module = project_module(project, "config")
+        data_module = project_module(project, "data")
+        self.seed_module = project_module(project, "seed")
+        self.model_module = project_module(project, "model")
+        self.make_loader = data_module.make_loader
+        train_path, val_path = write_data(size, workdir)
+        fields = {f.name for f in dataclasses.fields(config_module.TrainConfig)}
+        self.overrides = [
+            f"data.path={train_path}",
+            f"data.val_path={val_path}",
+            f"train.epochs={size.epochs}",
+            f"train.batch_size={size.batch}",
+            f"train.device={device.type}",
+            "train.amp=false",  # fp32 everywhere: every contender does the same arithmetic
+            f"model.hidden_sizes=[{', '.join(str(w) for w in size.hidden)}]",
+            "model.dropout=0.0",  # no random masks, so the losses can be compared exactly
+            f"seed={SEED}",
+        ]
+        if "patience" in fields:
+            self.overrides.append("train.patience=1000")  # never stop early
+        self.load_config = config_module.load_config
+        self.config = self.load_config(None, self.overrides)
+        if device.type == "cuda":  # what the generated Runtime sets, for every contender alike
+            torch.set_float32_matmul_precision("high")
+        self.seed_module.seed_everything(SEED)
+        self.data = data_module.load_training_data(self.config)
+        model = self.build_model()
+        self.init_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.clip = self.config.train.grad_clip or math.inf
+
+    def build_model(self) -> nn.Module:
+        return self.model_module.build_model(
+            self.config.model, self.data.encoder, self.data.target.out_features
+        )
+
+    def model(self) -> nn.Module:
+        """A fresh model with the shared initial weights, on the device."""
+        model = self.build_model()
+        model.load_state_dict(self.init_state)
+        return model.to(self.device)
+
+    def optimization(self, model: nn.Module) -> tuple[torch.optim.Optimizer, Any]:
+        """The generated project's AdamW groups and warmup-cosine schedule (set-up, not per-step work)."""
+        cfg = self.config.train
+        total = self.size.steps * self.size.epochs
+        optimizer = self.train_module.make_optimizer(model, cfg, self.device)
+        scheduler = self.train_module.warmup_cosine(
+            optimizer, int(cfg.warmup_fraction * total), total
+        )
+        return optimizer, scheduler
+
+    def loader(self, order: torch.Generator) -> Any:
+        """The generated project's loader over the training rows, shuffled by `order`."""
+        return self.make_loader(self.data.train, self.size.batch, self.device, 0, order)
+
+    def batch_sampler_loader(self) -> DataLoader:
+        """The same batches in the form Accelerate's prepare() takes: a batch_sampler.
+
+        prepare() refuses the generated loader's form (batch_size=None with a BatchSampler
+        as its sampler). `__getitems__` keeps it one gather per batch, as generated.
+        """
+        dataset = WholeBatches(self.data.train)
+        sampler = RandomSampler(dataset, generator=self.seed_module.make_generator(SEED))
+        return DataLoader(
+            dataset,
+            batch_sampler=BatchSampler(sampler, self.size.batch, drop_last=False),
+            collate_fn=whole_batch,
+        )
+
+
+class WholeBatches(Dataset):
+    """A dataset indexed by a list of rows, as the DataLoader's batch_sampler fetcher asks."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, row: int) -> Any:
+        return self.dataset[[row]]
+
+    def __getitems__(self, rows: list[int]) -> Any:
+        return self.dataset[rows]
+
+
+def whole_batch(batch: Any) -> Any:
+    """collate_fn for WholeBatches: the batch is whole already."""
+    return batch
+
+
+def write_data(size: Size, folder: Path) -> tuple[Path, Path]:
+    """Parquet files of `size.features` numeric columns and a learnable target."""
+    rng = np.random.default_rng(SEED)
+    rows = size.rows + VAL_ROWS
+    x = rng.standard_normal((rows, size.features), dtype=np.float32)
+    weights = rng.standard_normal(size.features) / math.sqrt(size.features)
+    y = x @ weights + np.sin(x[:, 0]) + 0.1 * rng.standard_normal(rows)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(size.features)])
+    frame["target"] = y
+    folder.mkdir(parents=True, exist_ok=True)
+    train, val = folder / "train.parquet", folder / "val.parquet"
+    frame.iloc[: size.rows].to_parquet(train, index=False)
+    frame.iloc[size.rows :].to_parquet(val, index=False)
+    return train, val
+
+
+def mse(outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The regression loss, written out as a raw loop would."""
+    return F.mse_loss(outputs.squeeze(-1), target)
+
+
+def run_generated(s: Setup) -> Run:
+    """The generated `train()`, unchanged; only its model starts from the shared weights."""
+    out_dir = Path(tempfile.mkdtemp(prefix="generated-", dir=s.workdir))
+    config = s.load_config(None, [*s.overrides, f"out_dir={out_dir}"])
+    original = s.train_module.build_model
+
+    def build_model_from_shared_weights(*args: Any, **kwargs: Any) -> nn.Module:
+        model = original(*args, **kwargs)
+        model.load_state_dict(s.init_state)
+        return model
+
+    s.train_module.build_model = build_model_from_shared_weights
+    try:
+        with quiet():  # its progress lines still print, into a buffer
+            s.train_module.train(config)
+    finally:
+        s.train_module.build_model = original
+    history = [json.loads(line) for line in (out_dir / "history.jsonl").read_text().splitlines()]
+    shutil.rmtree(out_dir)
+    rows = len(s.data.train)
+    return Run(
+        step_s=[rows / record["samples_per_s"] / s.size.steps for record in history],
+        losses=[record["train_loss"] for record in history],
+    )
+
+
+def run_raw(s: Setup) -> Run:
+    """A hand-written loop: randperm, tensor slicing, forward, backward, clip, step."""
+    model = s.model()
+    optimizer, scheduler = s.optimization(model)
+    data, device, batch = s.data.train, s.device, s.size.batch
+    numeric, categorical, target = data.numeric, data.categorical, data.target
+    n = len(target)
+    order = torch.Generator().manual_seed(SEED)
+    run = Run([], [])
+    for _ in range(s.size.epochs):
+        model.train()
+        start = now(device)
+        perm = torch.randperm(n, generator=order)
+        loss_sum = torch.zeros((), device=device)
+        for i in range(0, n, batch):
+            rows = perm[i : i + batch]
+            x = numeric[rows].to(device)
+            c = categorical[rows].to(device)
+            y = target[rows].to(device)
+            loss = mse(model(x, c), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), s.clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            loss_sum += loss.detach()
+        run.losses.append(loss_sum.item() / s.size.steps)
+        run.step_s.append((now(device) - start) / s.size.steps)
+        # Untimed: RandomSampler draws a second permutation per epoch (and slices it to
+        # nothing); drawing it too keeps the next epochs in the generated loader's order.
+        torch.randperm(n, generator=order)
+    return run
+
+
+def run_lightning(s: Setup, defaults: bool) -> Run:
+    """Lightning's Trainer: lean (no progress bar, logger, checkpoints), or its defaults with self.log."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecation notices of its own dependencies
+        import lightning as L
+
+    for name in ("lightning.pytorch", "lightning.fabric"):  # its info lines log to stderr directly
+        logging.getLogger(name).setLevel(logging.ERROR)
+    run = Run([], [])
+    steps, device = s.size.steps, s.device
+    order = s.seed_module.make_generator(SEED)
+
+    class Module(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = s.model()
+            self.loss_sum = torch.zeros(())
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            loss = mse(self.model(*batch.inputs), batch.target)
+            self.loss_sum += loss.detach()
+            if defaults:
+                self.log("train_loss", loss)
+            return loss
+
+        def configure_optimizers(self) -> Any:
+            optimizer, scheduler = s.optimization(self.model)
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+            }
+
+    class EpochTimer(L.Callback):
+        """From the epoch's start to its end hook, which runs before checkpointing."""
+
+        start = 0.0
+
+        def on_train_epoch_start(self, trainer: Any, module: Any) -> None:
+            module.loss_sum = torch.zeros((), device=module.device)
+            self.start = now(device)
+
+        def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
+            run.losses.append(module.loss_sum.item() / steps)
+            run.step_s.append((now(device) - self.start) / steps)
+            # Untimed: Lightning stops after len(loader) batches without asking the sampler
+            # for more, so RandomSampler never draws its second (empty) permutation of the
+            # epoch; drawing it here keeps the next epochs in the generated loader's order.
+            torch.randperm(len(s.data.train), generator=order)
+
+    root = Path(tempfile.mkdtemp(prefix="lightning-", dir=s.workdir))
+    options: dict[str, Any] = {
+        "max_epochs": s.size.epochs,
+        "accelerator": "gpu" if device.type == "cuda" else "cpu",
+        "devices": 1,
+        "precision": "32-true",
+        "gradient_clip_val": s.clip,
+        "limit_val_batches": 0,
+        "num_sanity_val_steps": 0,
+        "use_distributed_sampler": False,
+        "default_root_dir": str(root),
+        "callbacks": [EpochTimer()],
+    }
+    if not defaults:
+        options |= {
+            "enable_progress_bar": False,
+            "logger": False,
+            "enable_checkpointing": False,
+            "enable_model_summary": False,
+        }
+    with quiet():
+        L.Trainer(**options).fit(Module(), train_dataloaders=s.loader(order))
+    shutil.rmtree(root)
+    return run
+
+
+def run_accelerate(s: Setup) -> Run:
+    """Accelerate's prepare() on model, optimizer, loader and scheduler; its backward and clipping."""
+    from accelerate import Accelerator
+
+    with quiet():
+        accelerator = Accelerator(cpu=s.device.type == "cpu")
+        model = s.model()
+        optimizer, scheduler = s.optimization(model)
+        model, optimizer, loader, scheduler = accelerator.prepare(
+            model, optimizer, s.batch_sampler_loader(), scheduler
+        )
+    device = accelerator.device
+    run = Run([], [])
+    for _ in range(s.size.epochs):
+        model.train()
+        start = now(device)
+        loss_sum = torch.zeros((), device=device)
+        for batch in loader:
+            loss = mse(model(*batch.inputs), batch.target)
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(model.parameters(), s.clip)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            loss_sum += loss.detach()
+        run.losses.append(loss_sum.item() / s.size.steps)
+        run.step_s.append((now(device) - start) / s.size.steps)
+    accelerator.free_memory()
+    return run
+
+
+CONTENDERS: list[tuple[str, str, str | None]] = [
+    ("raw", "raw PyTorch loop (baseline)", None),
+    ("generated", "generated train(), progress lines every 50 steps", None),
+    ("lightning", "Lightning, lean: no progress bar, logger, checkpoints", "lightning"),
+    ("lightning-defaults", "Lightning, defaults + self.log", "lightning"),
+    ("accelerate", "Accelerate", "accelerate"),
+]
+"""(name, label, the package it needs)."""
+
+
+def run(project: Path, device_name: str, size_name: str, is_quick: bool, workdir: Path) -> dict:
+    size = quick(SIZES[size_name]) if is_quick else SIZES[size_name]
+    device = resolve_device(device_name)
+    setup = Setup(project, size, device, workdir)
+    runners: dict[str, Callable[[], Run]] = {
+        "raw": lambda: run_raw(setup),
+        "generated": lambda: run_generated(setup),
+        "lightning": lambda: run_lightning(setup, defaults=False),
+        "lightning-defaults": lambda: run_lightning(setup, defaults=True),
+        "accelerate": lambda: run_accelerate(setup),
+    }
+    notes, skipped = [], {}
+    for name, _, package in CONTENDERS:
+        if package is not None and not installed(package):
+            skipped[name] = f"skipped: {package} is not installed (pip install {package})"
+    for package in sorted({n.split("-")[0] for n in skipped}):
+        note = f"{package} is not installed: its rows are skipped (pip install {package})"
+        print(f"note: {note}", flush=True)
+        notes.append(note)
+    names = [name for name, _, _ in CONTENDERS if name not in skipped]
+    threads = torch.get_num_threads()
+    print(f"{size.name}: {size.describe()}; {device}, {threads} threads", flush=True)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    losses: dict[str, list[float]] = {}
+    for repeat in range(size.repeats):
+        for name in interleaved(names, repeat):
+            settle()
+            result = runners[name]()
+            if torch.get_num_threads() != threads:
+                raise RuntimeError(
+                    f"{name} changed torch's thread count to {torch.get_num_threads()}"
+                )
+            timed = result.step_s[1:]  # the first epoch is the warm-up
+            times[name] += timed
+            losses[name if repeat == 0 else f"{name} (run {repeat + 1})"] = result.losses
+            ms = median(timed) or 0.0
+            print(
+                f"  run {repeat + 1}/{size.repeats} {name:<19} {ms * 1e3:8.3f} ms/step", flush=True
+            )
+    agreement = check_agreement(losses, "raw", first=1e-5, later=1e-3)
+    print(f"  {agreement}", flush=True)
+    rows = []
+    for name, label, _ in CONTENDERS:
+        samples = [t * 1e3 for t in times.get(name, [])]
+        rows.append(summarize(name, label, samples, skipped.get(name, "")))
+    return {
+        "section": f"steps-{size.name}",
+        "title": f"Per training step, {device.type.upper()}, {size.describe()}",
+        "device": device.type,
+        "unit": "ms/step",
+        "higher_is_better": False,
+        "baseline": "raw",
+        "rows": rows,
+        "agreement": agreement,
+        "notes": notes,
+        "setup": (
+            f"{size.rows:,} training rows, {size.epochs} epochs per run (the first dropped "
+            f"as warm-up), {size.repeats} interleaved runs per contender, "
+            f"torch threads {threads}"
+        ),
+        "environment": {"torch": torch.__version__, "threads": threads},
+    }
