@@ -100,13 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"work folder: {workdir}")
     try:
         projects: dict[str, Path] = {}
-        for kind in sorted({SECTION_PROJECT[s] for s in sections} - {None}):
-            assert kind is not None
+        for kind in sorted({k for s in sections if (k := SECTION_PROJECT[s]) is not None}):
             projects[kind] = render_project(PROJECTS[kind], workdir / f"project-{kind}")
         results = []
         for section in sections:
-            kind = SECTION_PROJECT[section]
-            results.append(run_worker(section, projects.get(kind or ""), args, workdir))
+            project = projects.get(SECTION_PROJECT[section] or "")
+            results.append(run_worker(section, project, args, workdir))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ def max_relative_difference(values: Sequence[float], reference: Sequence[float])
 
 
 def check_agreement(
-    losses: dict[str, Sequence[float]], baseline: str, first: float, later: float
+    losses: Mapping[str, Sequence[float]], baseline: str, first: float, later: float
 ) -> str:
     """A sentence on how closely every contender's per-epoch losses match `baseline`'s.
 
@@ -86,7 +86,7 @@ def spread(values: Sequence[float]) -> tuple[float, float] | None:
     return (min(values), max(values)) if values else None
 
 
-def summarize(name: str, label: str, samples: Sequence[float], note: str = "") -> dict[str, object]:
+def summarize(name: str, label: str, samples: Sequence[float], note: str = "") -> dict[str, Any]:
     """A result row: the contender, its samples' median, min, max and count, and a note."""
     low_high = spread(samples)
     return {

@@ -90,7 +90,7 @@ class Setup:
         self.size = size
         self.device = device
         self.workdir = workdir
-        self.train_module = project_module(project, "train")
+        self.train_module: Any = project_module(project, "train")
         config_module = project_module(project, "config")
         data_module = project_module(project, "data")
         self.seed_module = project_module(project, "seed")
