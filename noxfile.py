@@ -36,7 +36,10 @@ nox.options.reuse_existing_virtualenvs = True
 
 TORCH = os.environ.get("TORCH_SPEC", "torch==2.14.1 torchvision==0.29.1").split()
 """What the shared environment installs for torch; override with TORCH_SPEC."""
-SHARED_DEPS = ["numpy", "pandas", "pyarrow", "pyyaml", "pytest", "ruff", "mypy", "types-PyYAML"]
+SHARED_DEPS = [
+    *("numpy", "pandas", "pyarrow", "pyyaml", "pytest", "ruff", "mypy", "types-PyYAML"),
+    *("tensorboard", "onnx", "onnxruntime", "safetensors", "hypothesis"),
+]
 """The generated projects' other heavy dependencies, installed once with torch."""
 SHARED_ENV = ROOT / ".nox" / "_shared-torch"
 REPORTS = ROOT / ".nox" / "_reports"
