@@ -153,3 +153,17 @@ def benchmarks(session: nox.Session) -> None:
     REPORTS.mkdir(parents=True, exist_ok=True)
     quick = ["--quick", f"--output={REPORTS / 'benchmarks-quick.md'}"]
     session.run("python", "-m", "benchmarks", *(session.posargs or quick))
+
+
+@nox.session
+def update(session: nox.Session) -> None:
+    """tests/test_update.py with torch: an updated, hand-resolved project also runs its own tests."""
+    session.install("-q", "-e", ".[dev]")
+    use_shared_torch(session)
+    session.run(
+        "pytest",
+        "-q",
+        "tests/test_update.py",
+        *session.posargs,
+        env={"TORCH_TEMPLATE_UPDATE_PROJECT_TESTS": "1"},
+    )

@@ -9,11 +9,13 @@ Images, images/s per core (one process, one torch thread, no workers): the gener
 `InputDataset` (torchvision.io decoding, v2 transforms, a batch per call) vs an
 ImageFolder-style PIL pipeline (PIL open + convert, torchvision.transforms, per item,
 default collate), in folder order, on the images project's drawn sample images.
+
+Rates are per second of the CPU time this process used (with one thread: per core),
+with the wall-time rates beside them.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from benchmarks.project import project_module
-from benchmarks.stats import interleaved, summarize
-from benchmarks.timing import quiet, settle
+from benchmarks.stats import interleaved, median, summarize
+from benchmarks.timing import Stamp, now, quiet, settle
 
 SEED = 0
 BATCH = 256
+CPU = torch.device("cpu")
 
 
 class PerRow(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
@@ -42,16 +45,23 @@ class PerRow(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
         return self.numeric[row], self.categorical[row], self.target[row]
 
 
-def epoch_seconds(make: Callable[[], Iterable[Any]], epochs: int) -> list[float]:
-    """Seconds of each epoch of iterating `make()`'s batches (the loader is made once, untimed)."""
+def epoch_times(make: Callable[[], Iterable[Any]], epochs: int) -> list[Stamp]:
+    """Wall and CPU seconds of each epoch of iterating `make()`'s batches (made once, untimed)."""
     batches = make()
-    seconds = []
+    times = []
     for _ in range(epochs):
-        start = time.perf_counter()
+        start = now(CPU)
         for _batch in batches:
             pass
-        seconds.append(time.perf_counter() - start)
-    return seconds
+        times.append(now(CPU) - start)
+    return times
+
+
+def rows_for(name: str, label: str, items: int, times: list[Stamp]) -> dict[str, Any]:
+    """A result row of items per CPU second, with items per wall second beside it."""
+    row = summarize(name, label, [items / t.cpu for t in times])
+    row["secondary"] = median([items / t.wall for t in times])
+    return row
 
 
 def as_tuples(batch: Any) -> tuple[torch.Tensor, ...]:
@@ -78,10 +88,9 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
         frame, config.data.target, encoder, target, where, train=True
     )
     numeric, categorical, labels = dataset.numeric, dataset.categorical, dataset.target
-    cpu = torch.device("cpu")
 
     def generated() -> Iterable[Any]:
-        return data_module.make_loader(dataset, BATCH, cpu, 0, seed_module.make_generator(SEED))
+        return data_module.make_loader(dataset, BATCH, CPU, 0, seed_module.make_generator(SEED))
 
     def raw() -> Iterable[Any]:
         order = torch.Generator().manual_seed(SEED)
@@ -128,22 +137,22 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
     agreement = "all three yield identical batches (two epochs compared tensor by tensor)"
     print(f"tabular pipeline: {rows:,} rows of the sample table, batch {BATCH}; {agreement}")
     fast_epochs, slow_epochs, repeats = (2, 1, 1) if is_quick else (10, 2, 5)
-    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    times: dict[str, list[Stamp]] = {name: [] for name in contenders}
     for repeat in range(repeats):
         for name in interleaved(list(contenders), repeat):
             settle()
             epochs = 1 + (slow_epochs if name == "per-row" else fast_epochs)
-            timed = epoch_seconds(contenders[name], epochs)[1:]  # first: warm-up
-            seconds[name] += timed
-            print(f"  run {repeat + 1}/{repeats} {name:<10} {rows / min(timed):>14,.0f} rows/s")
-    result_rows = [
-        summarize(name, labels_of[name], [rows / s for s in seconds[name]]) for name in contenders
-    ]
+            timed = epoch_times(contenders[name], epochs)[1:]  # the first is the warm-up
+            times[name] += timed
+            rate = rows / (median([t.cpu for t in timed]) or 1.0)
+            print(f"  run {repeat + 1}/{repeats} {name:<10} {rate:>14,.0f} rows per CPU second")
+    result_rows = [rows_for(name, labels_of[name], rows, times[name]) for name in contenders]
     return {
         "section": "tabular-pipeline",
-        "title": "Tabular pipeline, rows/s (CPU)",
+        "title": "Tabular pipeline, rows per CPU second (one torch thread)",
         "device": "cpu",
-        "unit": "rows/s",
+        "unit": "rows/s (CPU)",
+        "secondary_header": "median rows/s (wall)",
         "higher_is_better": True,
         "baseline": "raw",
         "rows": result_rows,
@@ -180,10 +189,9 @@ def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
     # No augmentation (train=False) in either pipeline, so their outputs can be compared.
     dataset = data_module.make_dataset(frame, config.data.target, encoder, target, where)
     size, batch = encoder.image_size, config.train.batch_size
-    cpu = torch.device("cpu")
 
     def generated() -> Iterable[Any]:
-        return data_module.make_loader(dataset, batch, cpu, 0)
+        return data_module.make_loader(dataset, batch, CPU, 0)
 
     pil_transform = transforms.Compose(
         [
@@ -213,30 +221,28 @@ def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
         raise AssertionError(f"the image pipelines' pixels differ by {difference:.3f} on average")
     agreement = (
         f"same {len(targets_a)} images, labels and shape {tuple(images_a.shape[1:])}; mean "
-        f"absolute pixel difference {difference:.4f} on the [-1, 1] scale (resampling differs)"
+        f"absolute pixel difference {difference:.1e} on the [-1, 1] scale (resampling differs)"
     )
     print(f"image pipeline: {agreement}")
     repeats = 1 if is_quick else 5
-    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    times: dict[str, list[Stamp]] = {name: [] for name in contenders}
     with quiet():
         for repeat in range(repeats):
             for name in interleaved(list(contenders), repeat):
                 settle()
-                timed = epoch_seconds(contenders[name], 3)[1:]  # first: warm-up
-                seconds[name] += timed
+                times[name] += epoch_times(contenders[name], 3)[1:]  # the first is the warm-up
     for name in contenders:
-        print(f"  {name:<10} {count / min(seconds[name]):>10,.0f} images/s per core")
+        rate = count / (median([t.cpu for t in times[name]]) or 1.0)
+        print(f"  {name:<10} {rate:>10,.0f} images per CPU second")
     return {
         "section": "image-pipeline",
-        "title": "Image pipeline, images/s per core (one process, one thread, no workers)",
+        "title": "Image pipeline, images per CPU second (one process, one thread, no workers)",
         "device": "cpu",
-        "unit": "images/s",
+        "unit": "images/s (CPU)",
+        "secondary_header": "median images/s (wall)",
         "higher_is_better": True,
         "baseline": "pil",
-        "rows": [
-            summarize(name, labels_of[name], [count / s for s in seconds[name]])
-            for name in contenders
-        ],
+        "rows": [rows_for(name, labels_of[name], count, times[name]) for name in contenders],
         "agreement": agreement,
         "notes": [],
         "setup": (

@@ -101,9 +101,9 @@ def verdict(value: float, op: str, bound: float) -> str:
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit in ("rows/s", "images/s"):
+    if "rows/s" in unit or "images/s" in unit:
         return f"{value:,.0f}"
-    if unit == "ms/step":
+    if "ms/step" in unit:
         return f"{value:.3f}"
     return f"{value:.2f}"
 
@@ -142,6 +142,10 @@ def section_lines(result: dict[str, Any]) -> list[str]:
         lines += [f"Same work: {result['agreement']}.", ""]
     header = f"| contender | median {unit} | min - max | samples |"
     rule = "| --- | ---: | ---: | ---: |"
+    secondary = result.get("secondary_header", "")
+    if secondary:
+        header += f" {secondary} |"
+        rule += " ---: |"
     if baseline:
         what = "time" if not result["higher_is_better"] else "throughput"
         header += f" {what} ÷ {baseline} |"
@@ -155,6 +159,8 @@ def section_lines(result: dict[str, Any]) -> list[str]:
             f"{fmt(row['min'], unit)} - {fmt(row['max'], unit)}" if row["n"] > 1 else "",
             str(row["n"]),
         ]
+        if secondary:
+            cells.append(fmt(row.get("secondary"), unit))
         if baseline:
             value = ratio(row["median"], base)
             cells.append("-" if value is None else f"{value:.3f}x")

@@ -6,23 +6,27 @@ seeded alike, as the generated loader draws it), with the same AdamW parameter g
 warmup-cosine schedule and gradient clipping. Per-epoch training losses must agree
 before any timing counts.
 
-A contender's time per step is the wall time of a training epoch (the loop over the
-batches, up to the host having the epoch's loss: no evaluation, no checkpoint) divided
-by its steps; the first epoch of every run is the warm-up and is dropped. For the
-generated trainer that time is what `train()` itself measures and writes to
-history.jsonl (`samples_per_s`), with its default progress lines every `log_every` steps.
+A contender's time per step is the time of a training epoch's loop over its batches (no
+evaluation, no checkpoint) divided by its steps, on two clocks: the CPU time this process
+used, the measure on a CPU (other processes' share of a shared core does not count), and
+wall time, the measure on a GPU (synchronized). The first epoch of every run is the
+warm-up and is dropped. The generated `train()` runs unchanged, with its default progress
+lines every `log_every` steps; its training loader is wrapped (TimedEpochs) to time the
+span from `iter()` to the end of the last step, and `train()`'s own `samples_per_s` in
+history.jsonl is reported beside it as a check.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import logging
 import math
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +40,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 from benchmarks.project import project_module
 from benchmarks.stats import check_agreement, interleaved, median, summarize
-from benchmarks.timing import installed, now, quiet, resolve_device, settle
+from benchmarks.timing import Stamp, installed, now, quiet, resolve_device, settle
 
 SEED = 0
 VAL_ROWS = 512
@@ -67,7 +71,7 @@ class Size:
 
 SIZES = {
     "tiny": Size("tiny", 32, (64, 64), 256, steps=200, epochs=5, repeats=5),
-    "medium": Size("medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=3),
+    "medium": Size("medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=4),
 }
 
 
@@ -77,10 +81,34 @@ def quick(size: Size) -> Size:
 
 @dataclass
 class Run:
-    step_s: list[float]
-    """Seconds per step of each epoch, the warm-up epoch first."""
+    steps: list[Stamp]
+    """Wall and CPU seconds per step of each epoch, the warm-up epoch first."""
     losses: list[float]
     """Mean training loss of each epoch."""
+    own_wall: list[float] = dataclasses.field(default_factory=list)
+    """Generated only: wall seconds per step by train()'s own samples_per_s (history.jsonl)."""
+
+
+class TimedEpochs:
+    """The training loader `train()` makes, timed from each `iter()` to the end of its batches.
+
+    That span is the epoch's training loop: `train()` takes the iterator at the loop's top
+    and the loader runs out once the last step is done. Everything else is delegated.
+    """
+
+    def __init__(self, loader: Any, device: torch.device, steps: int, spans: list[Stamp]):
+        self.loader, self.device, self.steps, self.spans = loader, device, steps, spans
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+    def __iter__(self) -> Iterator[Any]:
+        start = now(self.device)
+        yield from self.loader
+        self.spans.append((now(self.device) - start) / self.steps)
 
 
 class Setup:
@@ -204,28 +232,39 @@ def mse(outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def run_generated(s: Setup) -> Run:
-    """The generated `train()`, unchanged; only its model starts from the shared weights."""
+    """The generated `train()`, unchanged: its model starts from the shared weights, and its
+    training loader is wrapped in TimedEpochs."""
     out_dir = Path(tempfile.mkdtemp(prefix="generated-", dir=s.workdir))
     config = s.load_config(None, [*s.overrides, f"out_dir={out_dir}"])
-    original = s.train_module.build_model
+    build_model, make_loader = s.train_module.build_model, s.train_module.make_loader
+    spans: list[Stamp] = []
 
     def build_model_from_shared_weights(*args: Any, **kwargs: Any) -> nn.Module:
-        model = original(*args, **kwargs)
+        model = build_model(*args, **kwargs)
         model.load_state_dict(s.init_state)
         return model
 
+    def make_timed_loader(*args: Any, **kwargs: Any) -> Any:
+        loader = make_loader(*args, **kwargs)
+        # The training loader is the shuffled one: it gets the data-order generator.
+        given = inspect.signature(make_loader).bind(*args, **kwargs).arguments
+        shuffled = given.get("generator") is not None
+        return TimedEpochs(loader, s.device, s.size.steps, spans) if shuffled else loader
+
     s.train_module.build_model = build_model_from_shared_weights
+    s.train_module.make_loader = make_timed_loader
     try:
         with quiet():  # its progress lines still print, into a buffer
             s.train_module.train(config)
     finally:
-        s.train_module.build_model = original
+        s.train_module.build_model, s.train_module.make_loader = build_model, make_loader
     history = [json.loads(line) for line in (out_dir / "history.jsonl").read_text().splitlines()]
     shutil.rmtree(out_dir)
     rows = len(s.data.train)
     return Run(
-        step_s=[rows / record["samples_per_s"] / s.size.steps for record in history],
+        spans,
         losses=[record["train_loss"] for record in history],
+        own_wall=[rows / record["samples_per_s"] / s.size.steps for record in history],
     )
 
 
@@ -255,8 +294,8 @@ def run_raw(s: Setup) -> Run:
             optimizer.zero_grad(set_to_none=True)
             scheduler.step()
             loss_sum += loss.detach()
+        run.steps.append((now(device) - start) / s.size.steps)
         run.losses.append(loss_sum.item() / s.size.steps)
-        run.step_s.append((now(device) - start) / s.size.steps)
         # Untimed: RandomSampler draws a second permutation per epoch (and slices it to
         # nothing); drawing it too keeps the next epochs in the generated loader's order.
         torch.randperm(n, generator=order)
@@ -298,15 +337,15 @@ def run_lightning(s: Setup, defaults: bool) -> Run:
     class EpochTimer(L.Callback):
         """From the epoch's start to its end hook, which runs before checkpointing."""
 
-        start = 0.0
+        start = Stamp(0.0, 0.0)
 
         def on_train_epoch_start(self, trainer: Any, module: Any) -> None:
             module.loss_sum = torch.zeros((), device=module.device)
             self.start = now(device)
 
         def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
+            run.steps.append((now(device) - self.start) / steps)
             run.losses.append(module.loss_sum.item() / steps)
-            run.step_s.append((now(device) - self.start) / steps)
             # Untimed: Lightning stops after len(loader) batches without asking the sampler
             # for more, so RandomSampler never draws its second (empty) permutation of the
             # epoch; drawing it here keeps the next epochs in the generated loader's order.
@@ -363,8 +402,8 @@ def run_accelerate(s: Setup) -> Run:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             loss_sum += loss.detach()
+        run.steps.append((now(device) - start) / s.size.steps)
         run.losses.append(loss_sum.item() / s.size.steps)
-        run.step_s.append((now(device) - start) / s.size.steps)
     accelerator.free_memory()
     return run
 
@@ -401,8 +440,12 @@ def run(project: Path, device_name: str, size_name: str, is_quick: bool, workdir
     names = [name for name, _, _ in CONTENDERS if name not in skipped]
     threads = torch.get_num_threads()
     print(f"{size.name}: {size.describe()}; {device}, {threads} threads", flush=True)
-    times: dict[str, list[float]] = {name: [] for name in names}
+    # On a CPU the CPU time this process used is the measure (other processes' share of the
+    # core does not count); wall time is shown beside it. On a GPU, wall time (synchronized).
+    clock = "cpu" if device.type == "cpu" else "wall"
+    times: dict[str, list[Stamp]] = {name: [] for name in names}
     losses: dict[str, list[float]] = {}
+    own_wall: list[float] = []
     for repeat in range(size.repeats):
         for name in interleaved(names, repeat):
             settle()
@@ -411,24 +454,41 @@ def run(project: Path, device_name: str, size_name: str, is_quick: bool, workdir
                 raise RuntimeError(
                     f"{name} changed torch's thread count to {torch.get_num_threads()}"
                 )
-            timed = result.step_s[1:]  # the first epoch is the warm-up
+            timed = result.steps[1:]  # the first epoch is the warm-up
             times[name] += timed
+            own_wall += result.own_wall[1:]
             losses[name if repeat == 0 else f"{name} (run {repeat + 1})"] = result.losses
-            ms = median(timed) or 0.0
+            cpu_ms = (median([t.cpu for t in timed]) or 0.0) * 1e3
+            wall_ms = (median([t.wall for t in timed]) or 0.0) * 1e3
             print(
-                f"  run {repeat + 1}/{size.repeats} {name:<19} {ms * 1e3:8.3f} ms/step", flush=True
+                f"  run {repeat + 1}/{size.repeats} {name:<19} {cpu_ms:8.3f} CPU ms/step, "
+                f"{wall_ms:8.3f} wall ms/step",
+                flush=True,
             )
     agreement = check_agreement(losses, "raw", first=1e-5, later=1e-3)
     print(f"  {agreement}", flush=True)
     rows = []
     for name, label, _ in CONTENDERS:
-        samples = [t * 1e3 for t in times.get(name, [])]
-        rows.append(summarize(name, label, samples, skipped.get(name, "")))
+        spans = times.get(name, [])
+        row = summarize(
+            name, label, [getattr(t, clock) * 1e3 for t in spans], skipped.get(name, "")
+        )
+        row["secondary"] = median([t.wall * 1e3 for t in spans])
+        rows.append(row)
+    generated_wall = median([t.wall for t in times.get("generated", [])])
+    own = median(own_wall)
+    if own is not None and generated_wall is not None:
+        notes.append(
+            f"train()'s own samples_per_s (history.jsonl) gives {own * 1e3:.3f} "
+            f"wall ms/step for the generated trainer; the loader wrapper measured "
+            f"{generated_wall * 1e3:.3f} (its span ends before the loss is read)"
+        )
     return {
         "section": f"steps-{size.name}",
         "title": f"Per training step, {device.type.upper()}, {size.describe()}",
         "device": device.type,
-        "unit": "ms/step",
+        "unit": "ms/step (CPU)" if clock == "cpu" else "ms/step (wall)",
+        "secondary_header": "median ms/step (wall)" if clock == "cpu" else "",
         "higher_is_better": False,
         "baseline": "raw",
         "rows": rows,

@@ -9,6 +9,7 @@ import io
 import time
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -19,10 +20,29 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def now(device: torch.device) -> float:
-    """perf_counter after the device's queued work is done."""
+@dataclass(frozen=True)
+class Stamp:
+    """A moment on two clocks: wall time, and the CPU time this process has used."""
+
+    wall: float
+    cpu: float
+
+    def __sub__(self, other: Stamp) -> Stamp:
+        return Stamp(self.wall - other.wall, self.cpu - other.cpu)
+
+    def __truediv__(self, n: float) -> Stamp:
+        return Stamp(self.wall / n, self.cpu / n)
+
+
+def now(device: torch.device) -> Stamp:
+    """Both clocks, once the device's queued work is done.
+
+    CPU time counts only what this process ran, not the time other processes held the
+    core: on a shared machine it is the steadier measure of CPU work. A GPU's work shows
+    only in wall time.
+    """
     sync(device)
-    return time.perf_counter()
+    return Stamp(time.perf_counter(), time.process_time())
 
 
 @contextlib.contextmanager

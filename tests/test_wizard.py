@@ -159,18 +159,18 @@ def test_an_invalid_answer_is_asked_again_with_the_validator_message(
     assert f"! {expected}" in capsys.readouterr().out
 
 
-def test_a_refused_choice_is_asked_again() -> None:
+def test_a_refused_answer_is_asked_again() -> None:
     asked: list[Any] = []
 
     def ask(prompt: Prompt) -> Any:
-        if prompt.name == "features":
+        if prompt.name == "distributed":
             asked.append(prompt.default)
-            return ["amp", "profiling"] if len(asked) == 1 else ["amp"]
+            return len(asked) == 1  # first True (refused by the validator), then False
         return prompt.default
 
     answers = ask_answers({}, ask)
-    assert answers["features"] == ["amp"]
-    assert asked[1] == ["amp", "profiling"]  # asked again, starting from the refused answer
+    assert answers["distributed"] is False
+    assert asked == [False, True]  # asked again, starting from the refused answer
 
 
 # --- Hardware preselection ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Errors caused by the user's input: the command line turns them into one message and exit 2."""
+"""Errors the command line turns into one message: bad input exits 2, a failed run 1, a signal 128+N."""
 
 
 class InputError(Exception):
@@ -15,6 +15,23 @@ class DataError(InputError):
 
 class CheckpointError(InputError):
     """A checkpoint is missing, corrupt, unsafe or does not fit the model."""
+
+
+class CorruptCheckpointError(CheckpointError):
+    """A checkpoint file is truncated or unreadable (as opposed to refused as unsafe)."""
+
+
+class TrainingError(Exception):
+    """Training itself failed (a NaN or infinite loss); the command line exits with status 1."""
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM stopped training after a checkpoint; exits with 128 + the signal number."""
+
+    def __init__(self, signum: int, checkpoint: str) -> None:
+        super().__init__(f"stopped by signal {signum}; resume with --resume (saved {checkpoint})")
+        self.signum = signum
+        self.exit_code = 128 + signum
 
 
 def require(condition: bool, name: str, message: str) -> None:
