@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
         "device": args.device,
+        "quick": args.quick,
         "versions": machine.versions(),
     }
     block = report.render_block(results, run)

@@ -29,6 +29,8 @@ class Target:
     contender: str = ""
     baseline: str = ""
     metric: str = ""
+    aside: str = ""
+    """A metric shown beside the measured one (the wall time beside a CPU time)."""
     device: str = "cpu"
 
     @property
@@ -51,7 +53,14 @@ TARGETS = (
         "tabular pipeline vs per-row Dataset", "tabular-pipeline", ">=", 20, "generated", "per-row"
     ),
     Target("image pipeline vs PIL, per core", "image-pipeline", ">=", 1.5, "generated", "pil"),
-    Target("render, every combination (slowest)", "render", "<=", 1.0, metric="render_max_s"),
+    Target(
+        "render, every combination (slowest, CPU time)",
+        "render",
+        "<=",
+        1.0,
+        metric="render_max_s",
+        aside="render_max_wall_s",
+    ),
     Target(
         "first epoch, fresh default project, CPU", "first-epoch", "<=", 20.0, metric="first_epoch_s"
     ),
@@ -113,6 +122,9 @@ def targets_table(results: dict[str, dict[str, Any]]) -> list[str]:
     for target in TARGETS:
         value, status = measure(target, results)
         shown = "-" if value is None else (f"{value:.2f} s" if target.metric else f"{value:.3f}x")
+        aside = results.get(target.section, {}).get("metrics", {}).get(target.aside)
+        if value is not None and aside is not None:
+            shown += f" (wall {aside:.2f} s)"
         lines.append(f"| {target.label} | {target.goal} | {shown} | {status} |")
     return lines
 
@@ -184,6 +196,14 @@ def render_block(results: Sequence[dict[str, Any]], run: dict[str, Any]) -> str:
         "",
         f"Versions: {versions}.",
         "",
+        *(
+            [
+                "**A smoke run (--quick): the sizes are too small for these numbers to mean much.**",
+                "",
+            ]
+            if run.get("quick")
+            else []
+        ),
         "## Targets",
         "",
         *targets_table(by_section),

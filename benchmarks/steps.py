@@ -70,8 +70,8 @@ class Size:
 
 
 SIZES = {
-    "tiny": Size("tiny", 32, (64, 64), 256, steps=200, epochs=5, repeats=5),
-    "medium": Size("medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=4),
+    "tiny": Size("tiny", 32, (64, 64), 256, steps=160, epochs=5, repeats=4),
+    "medium": Size("medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=3),
 }
 
 
