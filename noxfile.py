@@ -1,7 +1,7 @@
 """Sessions: the generator's tests, and one session per answer combination that renders a project
 and runs its own tests, ruff and mypy.
 
-    nox                                   # default: tests + the covering set of projects
+    nox                                   # default: tests + the covering set of projects + update
     nox -s demo                           # render the defaults, train on the sample data
     nox -s "project(defaults)"            # one combination of the covering set
     nox -s answers -- task=regression features=[amp]   # any combination, by its answers
@@ -30,15 +30,16 @@ from generator.matrix import combination_id, covering_set  # noqa: E402
 from generator.questions import resolve  # noqa: E402
 from generator.render import render  # noqa: E402
 
-nox.options.sessions = ["tests", "project"]
+nox.options.sessions = ["tests", "project", "update"]
 logging.getLogger("plumbum").setLevel(logging.WARNING)  # copier's git calls, one line each
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = os.environ.get("TORCH_SPEC", "torch==2.14.1 torchvision==0.29.1").split()
 """What the shared environment installs for torch; override with TORCH_SPEC."""
 SHARED_DEPS = [
-    *("numpy", "pandas", "pyarrow", "pyyaml", "pytest", "ruff", "mypy", "types-PyYAML"),
-    *("tensorboard", "onnx", "onnxruntime", "safetensors", "hypothesis"),
+    *("numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "pytest", "ruff", "mypy"),
+    *("types-PyYAML", "types-tqdm"),
+    *("tensorboard", "onnx", "onnxruntime", "safetensors", "hypothesis", "matplotlib"),
 ]
 """The generated projects' other heavy dependencies, installed once with torch."""
 SHARED_ENV = ROOT / ".nox" / "_shared-torch"
@@ -157,13 +158,32 @@ def benchmarks(session: nox.Session) -> None:
 
 @nox.session
 def update(session: nox.Session) -> None:
-    """tests/test_update.py with torch: an updated, hand-resolved project also runs its own tests."""
+    """The update tests that run generated projects' own tests (tests/test_update.py -k own_tests).
+
+    An updated project with its conflict resolved runs all its tests; a project with a
+    feature (or `distributed`) turned on, then off again, runs those the change concerns.
+    The rest of tests/test_update.py runs in `tests`; `nox -s update -- ARGS` passes pytest
+    ARGS instead of `-k own_tests` (`nox -s update -- -q`: the whole file).
+    """
+    from generator.questions import load_questions
+
     session.install("-q", "-e", ".[dev]")
     use_shared_torch(session)
+    # The projects run from their src/ folders: install what a project with every feature
+    # depends on (most of it already in the shared environment), then drop the project.
+    everything = {"features": load_questions()["features"].values, "distributed": True}
+    project = Path(session.create_tmp()) / "dependencies"
+    shutil.rmtree(project, ignore_errors=True)
+    render(everything, project)
+    session.install("-q", f"{project}[dev]")
+    name = resolve(everything)[0]["project_name"]
+    session.run("python", "-m", "pip", "uninstall", "-q", "-y", name, silent=True)
+    REPORTS.mkdir(parents=True, exist_ok=True)
     session.run(
         "pytest",
         "-q",
         "tests/test_update.py",
-        *session.posargs,
+        f"--junitxml={REPORTS / 'update.xml'}",
+        *(session.posargs or ["-k", "own_tests"]),
         env={"TORCH_TEMPLATE_UPDATE_PROJECT_TESTS": "1"},
     )

@@ -3,7 +3,7 @@
 Run from the repository root, in an environment with torch (and optionally lightning and
 accelerate):
 
-    python -m benchmarks                 # the full run (7-13 minutes on a busy 2-core
+    python -m benchmarks                 # the full run (9-15 minutes on a busy 2-core
                                          # machine); writes benchmarks/RESULTS.md
     python -m benchmarks --quick         # a smoke run in well under a minute; writes nothing
     python -m benchmarks --device cuda   # the training-step rows on a GPU

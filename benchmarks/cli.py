@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import machine, report
-from benchmarks.project import IMAGES, ROOT, TABULAR, render_project
+from benchmarks.project import IMAGES, PARQUET, ROOT, TABULAR, render_project
 from benchmarks.worker import SECTIONS
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-PROJECTS = {"tabular": TABULAR, "images": IMAGES}
+PROJECTS = {"tabular": TABULAR, "images": IMAGES, "parquet": PARQUET}
 SECTION_PROJECT = {
     "steps-tiny": "tabular",
     "steps-medium": "tabular",
     "tabular-pipeline": "tabular",
     "image-pipeline": "images",
+    "parquet-pipeline": "parquet",
     "render": None,
     "first-epoch": None,
 }

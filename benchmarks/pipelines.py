@@ -10,12 +10,23 @@ Images, images/s per core (one process, one torch thread, no workers): the gener
 ImageFolder-style PIL pipeline (PIL open + convert, torchvision.transforms, per item,
 default collate), in folder order, on the images project's drawn sample images.
 
+Parquet, rows/s of whole epochs from the file to shuffled batches: a full read
+(`pd.read_parquet`, then the generated `make_dataset` and `make_loader`, as without
+`data.streaming`) vs the generated `ParquetStream` (`data.streaming`), one process, no
+workers, the same fitted encodings; and the peak resident memory one epoch adds, each
+contender in a fresh process (`python -m benchmarks.pipelines`), on files of two sizes.
+
 Rates are per second of the CPU time this process used (with one thread: per core),
 with the wall-time rates beside them.
 """
 
 from __future__ import annotations
 
+import gc
+import json
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +34,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from benchmarks.project import project_module
+from benchmarks.project import ROOT, project_module
 from benchmarks.stats import interleaved, median, summarize
 from benchmarks.timing import Stamp, now, quiet, settle
 
@@ -157,10 +168,7 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
         "baseline": "raw",
         "rows": result_rows,
         "agreement": agreement,
-        "notes": [
-            "Parquet streaming: not measured; the template has no streaming reader yet "
-            "(tables are read whole into memory)."
-        ],
+        "notes": [],
         "setup": (
             f"{rows:,} rows (the sample table: 4 numeric, 2 categorical columns), batch {BATCH}, "
             f"torch threads {torch.get_num_threads()}, {repeats} interleaved runs"
@@ -250,3 +258,169 @@ def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
             f"batch {batch}, {repeats} interleaved runs of 2 timed passes"
         ),
     }
+
+
+class ParquetEpochs:
+    """Epochs of shuffled batches from a Parquet file, by the full read or by streaming.
+
+    The encodings are fitted once, on a sample, and shared: both contenders then do the
+    same encoding work, and the timed epochs hold everything from the file to the batches.
+    """
+
+    def __init__(self, project: Path, path: Path, chunk_rows: int) -> None:
+        self.data = project_module(project, "data")
+        self.seed = project_module(project, "seed")
+        streaming = project_module(project, "streaming")
+        inputs = project_module(project, "inputs")
+        task = project_module(project, "task")
+        config = project_module(project, "config").Config()
+        self.path, self.column = path, config.data.target
+        rows = streaming.ParquetRows(path)
+        sample = rows.sample(config.data.fit_rows, SEED)
+        where = str(path)
+        self.encoder = inputs.InputEncoder.fit(sample, config.inputs, self.column, where)
+        self.target = task.Target.fit(sample[self.column], where)
+        self.split = streaming.ParquetSplit(
+            rows, self.encoder, self.target, self.column, chunk_rows, train=True
+        )
+
+    def full_read(self) -> Iterable[Any]:
+        import pandas as pd
+
+        epochs = self
+
+        class Epochs:
+            def __iter__(self) -> Iterator[Any]:
+                frame = pd.read_parquet(epochs.path)
+                dataset = epochs.data.make_dataset(
+                    frame, epochs.column, epochs.encoder, epochs.target, str(epochs.path), True
+                )
+                generator = epochs.seed.make_generator(SEED)
+                return iter(epochs.data.make_loader(dataset, BATCH, CPU, 0, generator))
+
+        return Epochs()
+
+    def streaming(self) -> Iterable[Any]:
+        return self.data.make_loader(self.split, BATCH, CPU, 0, self.seed.make_generator(SEED))
+
+
+def write_parquet(project: Path, path: Path, rows: int, group_rows: int) -> Path:
+    """The tabular sample table (4 numeric, 2 categorical columns), `rows` long."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = project_module(project, "sample_data").make_sample_frame(rows=rows, seed=SEED)
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=group_rows
+    )
+    return path
+
+
+def memory_kb(field: str) -> int:
+    """A line of /proc/self/status, in kB: VmRSS (resident now) or VmHWM (its peak)."""
+    status = Path("/proc/self/status").read_text()
+    found = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def peak_memory(project: Path, path: Path, contender: str, chunk_rows: int) -> float:
+    """MiB of resident memory one epoch of `contender` adds at its peak, in this process.
+
+    The peak is reset just before the epoch (writing 5 to /proc/self/clear_refs), so the
+    imports and the fitting sample do not count. Linux only: elsewhere /proc is missing.
+    """
+    torch.set_num_threads(1)
+    epochs = ParquetEpochs(project, path, chunk_rows)
+    loader = epochs.full_read() if contender == "full-read" else epochs.streaming()
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")
+    before = memory_kb("VmRSS")
+    for _batch in loader:
+        pass
+    return (memory_kb("VmHWM") - before) / 1024
+
+
+def measure_peak(project: Path, path: Path, contender: str, chunk_rows: int) -> float:
+    """`peak_memory` in a fresh process, so that no earlier allocation is reused or counted."""
+    command = [sys.executable, "-m", "benchmarks.pipelines", str(project), str(path)]
+    command += [contender, str(chunk_rows)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(json.loads(result.stdout.splitlines()[-1])["peak_mib"])
+
+
+def run_parquet(project: Path, is_quick: bool, workdir: Path) -> dict:
+    torch.set_num_threads(1)
+    config = project_module(project, "config").Config()
+    rows = 50_000 if is_quick else 1_000_000
+    chunk_rows = 8192 if is_quick else config.data.chunk_rows
+    group_rows = 2 * chunk_rows  # row groups of a few MB, as writers commonly make them
+    path = write_parquet(project, workdir / "table.parquet", rows, group_rows)
+    epochs = ParquetEpochs(project, path, chunk_rows)
+    contenders = {"full-read": epochs.full_read, "streaming": epochs.streaming}
+    labels_of = {
+        "full-read": "pd.read_parquet + make_dataset + make_loader (baseline)",
+        "streaming": f"generated ParquetStream, chunk_rows {chunk_rows:,}",
+    }
+    # Same rows, in different orders: every target once, and the same column sums.
+    epoch_of = {name: [as_tuples(b) for b in make()] for name, make in contenders.items()}
+    targets = {name: torch.cat([b[-1] for b in e]).sort().values for name, e in epoch_of.items()}
+    sums = {name: torch.cat([b[0] for b in e]).double().sum(0) for name, e in epoch_of.items()}
+    if not torch.equal(targets["full-read"], targets["streaming"]) or not torch.allclose(
+        sums["full-read"], sums["streaming"]
+    ):
+        raise AssertionError("the full read and the stream do not yield the same rows")
+    del epoch_of
+    agreement = "both yield every row once an epoch (sorted targets equal, column sums agree)"
+    print(f"parquet pipeline: {rows:,} rows in row groups of {group_rows:,}; {agreement}")
+    repeats = 1 if is_quick else 5
+    times: dict[str, list[Stamp]] = {name: [] for name in contenders}
+    for repeat in range(repeats):
+        for name in interleaved(list(contenders), repeat):
+            settle()
+            timed = epoch_times(contenders[name], 2)[1:]  # the first is the warm-up
+            times[name] += timed
+            rate = rows / (median([t.cpu for t in timed]) or 1.0)
+            print(f"  run {repeat + 1}/{repeats} {name:<10} {rate:>12,.0f} rows per CPU second")
+    result_rows = [rows_for(name, labels_of[name], rows, times[name]) for name in contenders]
+
+    # Peak memory on this file and, except in the smoke run, on one four times its size.
+    files = {rows: path}
+    if not is_quick:
+        files[4 * rows] = write_parquet(project, workdir / "large.parquet", 4 * rows, group_rows)
+    peaks = {
+        (name, size): measure_peak(project, file, name, chunk_rows)
+        for size, file in files.items()
+        for name in contenders
+    }
+    for row in result_rows:
+        at = [f"+{peaks[(row['name'], size)]:,.0f} MiB at {size:,} rows" for size in files]
+        row["note"] = "peak " + ", ".join(at)
+        print(f"  {row['name']:<10} {row['note']}")
+    return {
+        "section": "parquet-pipeline",
+        "title": "Parquet pipeline, rows per CPU second from the file to batches (one torch thread)",
+        "device": "cpu",
+        "unit": "rows/s (CPU)",
+        "secondary_header": "median rows/s (wall)",
+        "higher_is_better": True,
+        "baseline": "full-read",
+        "rows": result_rows,
+        "agreement": agreement,
+        "metrics": {f"peak_mib_{name}_{size}": mib for (name, size), mib in peaks.items()},
+        "notes": [
+            "peak: resident memory one epoch adds at its highest, each in a fresh process "
+            "(the imports and the encodings' fitting sample not counted). The stream's "
+            "follows chunk_rows; the full read's, the file."
+        ],
+        "setup": (
+            f"{rows:,} rows of the sample table (4 numeric, 2 categorical columns) in row groups "
+            f"of {group_rows:,}, batch {BATCH}, shuffled, no workers, torch threads "
+            f"{torch.get_num_threads()}, {repeats} interleaved runs of one timed epoch"
+        ),
+    }
+
+
+if __name__ == "__main__":  # the memory probe: PROJECT PATH CONTENDER CHUNK_ROWS
+    project_arg, path_arg, contender_arg, chunk_arg = sys.argv[1:]
+    peak = peak_memory(Path(project_arg), Path(path_arg), contender_arg, int(chunk_arg))
+    print(json.dumps({"peak_mib": peak}))

@@ -17,6 +17,8 @@ TABULAR = {"task": "regression"}
 """Answers of the tabular project: one output, so the MLPs are 32-64-64-1 and 256-1024-1024-1."""
 IMAGES = {"data_format": "images"}
 """Answers of the images project (classification of drawn shapes)."""
+PARQUET = {"task": "regression", "data_format": "parquet"}
+"""Answers of the Parquet project: the tabular one, reading Parquet (and streaming it)."""
 
 
 def render_project(answers: dict[str, Any], dst: Path) -> Path:

@@ -54,6 +54,9 @@ TARGETS = (
     ),
     Target("image pipeline vs PIL, per core", "image-pipeline", ">=", 1.5, "generated", "pil"),
     Target(
+        "Parquet streaming vs full read", "parquet-pipeline", ">=", 0.6, "streaming", "full-read"
+    ),
+    Target(
         "render, every combination (slowest, CPU time)",
         "render",
         "<=",

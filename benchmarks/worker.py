@@ -17,6 +17,7 @@ SECTIONS = (
     "steps-medium",
     "tabular-pipeline",
     "image-pipeline",
+    "parquet-pipeline",
     "render",
     "first-epoch",
 )
@@ -37,6 +38,10 @@ def run_section(args: argparse.Namespace) -> dict:
         from benchmarks import pipelines
 
         return pipelines.run_images(project, args.quick, workdir)
+    if section == "parquet-pipeline":
+        from benchmarks import pipelines
+
+        return pipelines.run_parquet(project, args.quick, workdir)
     if section == "render":
         from benchmarks import rendering
 

@@ -16,10 +16,13 @@ from typing import Any
 
 from generator.questions import TEMPLATE_ROOT, load_questions, resolve
 
-SINGLES = ("hardware", "ci", "pre_commit")
-"""Factors covered value by value, not in pairs: `hardware` only sets the default
-`train.device` (every project tests device selection with faked CUDA and MPS), `ci` and
-`pre_commit` add a config file each. Pairs of them would double the default run."""
+NARROW = {"hardware": ("data_format", "task"), "ci": (), "pre_commit": ()}
+"""Factors paired only with the factors named, and otherwise covered value by value.
+`hardware` sets the default `train.device` and the device-specific paths (pinned memory,
+channels_last, worker count), which meet the data format and the task; every project
+tests device selection with faked CUDA and MPS. `ci` and `pre_commit` add a config file
+each. Pairing these with every feature would double the default run for no new code path."""
+
 
 IDENTITY = ("project_name", "package_name", "description", "author_name", "author_email", "license")
 """Questions that change names and text, not behaviour: left at their defaults in the matrix."""
@@ -136,7 +139,7 @@ def required_pairs(root: Path = TEMPLATE_ROOT) -> set[tuple[tuple[str, Any], tup
         for va, vb in itertools.product(values[a], values[b]):
             if ((a, va), (b, vb)) in _pairs({**defaults, a: va, b: vb}, root):
                 required.add(((a, va), (b, vb)))
-    for a in SINGLES:
+    for a in NARROW:
         for va in values.get(a, []):
             if ((a, va), (a, va)) in _pairs({**defaults, a: va}, root):
                 required.add(((a, va), (a, va)))
@@ -175,10 +178,20 @@ def _pairs(assignment: dict[str, Any], root: Path) -> set[Any]:
     if errors:
         return set()
     names = [n for n in assignment if n.partition(":")[0] in asked]
-    paired = [n for n in names if n not in SINGLES]
     return {
-        ((a, assignment[a]), (b, assignment[b])) for a, b in itertools.combinations(paired, 2)
-    } | {((a, assignment[a]), (a, assignment[a])) for a in names if a in SINGLES}
+        ((a, assignment[a]), (b, assignment[b]))
+        for a, b in itertools.combinations(names, 2)
+        if linked(a, b)
+    } | {((a, assignment[a]), (a, assignment[a])) for a in names if a in NARROW}
+
+
+def linked(a: str, b: str) -> bool:
+    """Whether the pairs of values of factors `a` and `b` must all be covered (see NARROW)."""
+    if a in NARROW:
+        return b in NARROW[a]
+    if b in NARROW:
+        return a in NARROW[b]
+    return True
 
 
 def combination_id(answers: dict[str, Any], root: Path = TEMPLATE_ROOT) -> str:

@@ -1,8 +1,10 @@
-"""The README's options table says what copier.yml says."""
+"""The README says what the repository does: options, the two commands and CI, the gallery."""
 
 from __future__ import annotations
 
 import re
+
+import yaml
 
 from generator.questions import TEMPLATE_ROOT, load_questions
 
@@ -36,3 +38,48 @@ def test_the_two_commands_are_there() -> None:
     assert "python3 -m pip install -e '.[dev]' && nox -s demo" in README
     assert "python3 -m pip install -e '.[dev]' && nox\n" in README
     assert "nox" in (TEMPLATE_ROOT / ".ci" / "run").read_text()
+
+
+def the_two_commands() -> tuple[str, str]:
+    """The README's main-job and test commands, in that order, as written."""
+    block = README.split("## The two commands")[1].split("```bash\n")[1].split("```")[0]
+    demo, tests = [line for line in block.splitlines() if line and not line.startswith("#")]
+    return demo, tests
+
+
+def test_ci_runs_the_two_commands_as_written() -> None:
+    demo, tests = the_two_commands()
+    ci_run = (TEMPLATE_ROOT / ".ci" / "run").read_text().splitlines()
+    assert any(line.startswith(f"{tests} ") for line in ci_run), ".ci/run runs another command"
+    workflow = yaml.safe_load((TEMPLATE_ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    runs = {}
+    for name, job in workflow["jobs"].items():
+        assert job["runs-on"] == "ubuntu-latest", name
+        (setup,) = [
+            step for step in job["steps"] if step.get("uses", "").startswith("actions/setup-python")
+        ]
+        assert setup["with"]["python-version"] == "3.11" and setup["with"]["cache"] == "pip", name
+        runs[name] = [step["run"] for step in job["steps"] if "run" in step]
+    assert runs == {"tests": ["bash .ci/run"], "demo": [demo]}
+
+
+def conditional_files() -> set[tuple[str, str]]:
+    """(condition, name) of each file or folder in template/ rendered only when an answer says so."""
+    found = set()
+    for path in (TEMPLATE_ROOT / "template").rglob("*"):
+        found |= set(re.findall(r"\{% if (.+?) %\}(.+?)\{% endif %\}", path.name))
+    return found
+
+
+def test_the_gallery_names_every_conditional_file_in_its_answers_row() -> None:
+    gallery = README.split("## What each answer adds")[1].split("\n## ")[0]
+    rows = [line.split(" | ", 1) for line in gallery.splitlines() if line.startswith("| `")]
+    files = conditional_files()
+    assert len(files) > 20  # the pattern still finds them
+    for condition, name in files:
+        quoted = re.search(r"'(\w+)'", condition)
+        answer = quoted[1] if quoted else condition  # `'ema' in features` -> ema; `distributed`
+        named = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
+        assert any(f"`{answer}`" in key and named.search(rest) for key, rest in rows), (
+            f"README.md, What each answer adds: the row of `{answer}` does not name {name}"
+        )

@@ -93,6 +93,18 @@ def test_hardware_answer_is_the_default_device(render_project: Render) -> None:
     assert 'device: str = "cuda"' in (project / PACKAGE / "config.py").read_text()
 
 
+def test_distributed_adds_its_files_and_nothing_else(render_project: Render) -> None:
+    single = render_project()
+    multi = render_project(distributed=True)
+    package = "src/my_torch_project"
+    added = {str(p.relative_to(multi)) for p in multi.rglob("*") if p.is_file()} - {
+        str(p.relative_to(single)) for p in single.rglob("*") if p.is_file()
+    }
+    assert {f"{package}/distributed.py", "tests/test_distributed.py", "slurm.sbatch"} <= added
+    assert "distributed" not in (single / package / "train.py").read_text()
+    assert "torch.distributed" not in (single / package / "inference.py").read_text()
+
+
 def test_names_follow_the_answers(render_project: Render) -> None:
     project = render_project(project_name="churn-model")
     assert (project / "src" / "churn_model" / "train.py").is_file()
@@ -105,7 +117,6 @@ def test_names_follow_the_answers(render_project: Render) -> None:
         ({"project_name": "Bad Name"}, "project_name must start with a lowercase letter"),
         ({"package_name": "numpy"}, "would shadow the module 'numpy'"),
         ({"package_name": "import"}, "is a Python keyword"),
-        ({"distributed": True}, "distributed training is not available yet"),
     ],
 )
 def test_copier_refuses_bad_answers_with_the_validator_message(

@@ -6,8 +6,10 @@ The update tests run on committed, tagged copies of this repository (a project r
 from a dirty HEAD records a commit that does not exist and can never be updated), always
 with `unsafe=False` and an empty `copier.Settings()`.
 
-The generated project's own tests (after an update) need torch and take a while: they run
-only with TORCH_TEMPLATE_UPDATE_PROJECT_TESTS=1 and torch importable (`nox -s update`).
+The generated projects' own tests (of an updated project after its conflict is resolved,
+and of projects with a feature turned on and off again) need torch and take a while: they
+run only with TORCH_TEMPLATE_UPDATE_PROJECT_TESTS=1 and torch importable. `nox -s update`
+(part of the default `nox`) runs them, by `-k own_tests`: the rest runs in `nox -s tests`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -345,15 +348,31 @@ USER_FUNCTION = '\n\ndef count_parameters(model: nn.Module) -> int:\n    """Mine
 USER_TEST = "def test_mine() -> None:\n    assert 1 + 1 == 2\n"
 
 
-def make_user_edits(project: Path, config: bool) -> None:
-    """A function added to the model file, a new test file and (if `config`) a new default lr."""
+def make_user_edits(project: Path, lr_line: str) -> None:
+    """A function added to the model file, a new test file and a new default lr.
+
+    The lr changes in config.py (where it reads `lr_line`) and in the README's config
+    table, as `<project> config --write-readme` rewrites it: the project's own tests fail
+    until the README's table matches the dataclasses.
+    """
     with (project / PKG / "model.py").open("a") as file:
         file.write(USER_FUNCTION)
     (project / "tests" / "test_mine.py").write_text(USER_TEST)
-    if config:
-        edit(project / PKG / "config.py", LR_LINE, USER_LR_LINE)
+    edit(project / PKG / "config.py", lr_line, USER_LR_LINE)
+    value = lr_line.split("=")[1].strip()
+    readme = project / "README.md"
+    lines = readme.read_text().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("| `train.lr` |"):
+            assert line.count(f"`{value}`") == 1, line
+            lines[i] = line.replace(f"`{value}`", f"`{USER_LR_LINE.split('=')[1].strip()}`")
+    readme.write_text("".join(lines))
     git(project, "add", "-A")
     git(project, "commit", "-qm", "my edits")
+
+
+def readme_has_config_table(project: Path) -> bool:
+    return "\n| `train.lr` |" in (project / "README.md").read_text()
 
 
 # --- A release update: the user's edits kept, conflicts only where both changed a line ----------
@@ -365,7 +384,7 @@ def updated(
 ) -> tuple[Path, dict[str, bytes]]:
     """A v0.1.0 project with the user's edits, updated to the newest release; its files before."""
     project = copy_project(releases, tmp_path_factory.mktemp("updated") / "proj", "v0.1.0")
-    make_user_edits(project, config=True)
+    make_user_edits(project, LR_LINE)
     before = tree(project)
     update(project)  # no vcs_ref: the newest PEP 440 tag
     return project, before
@@ -401,9 +420,16 @@ def test_update_keeps_user_edits_and_applies_untouched_template_changes(
 def test_update_marks_a_conflict_only_where_both_changed_the_same_line(
     updated: tuple[Path, dict[str, bytes]],
 ) -> None:
+    """The lr line: in config.py, and in the README's config table (both sides rewrote its row)."""
     project, _ = updated
-    assert conflicted_files(project) == [f"{PKG}/config.py"]
-    assert git(project, "diff", "--name-only", "--diff-filter=U") == f"{PKG}/config.py\n"
+    expected = [f"{PKG}/config.py"]
+    if readme_has_config_table(project):
+        expected.insert(0, "README.md")
+        readme = (project / "README.md").read_text()
+        assert readme.count("\n<<<<<<< before updating\n| `train.lr` |") == 1
+        assert readme.count("\n<<<<<<<") == 1
+    assert conflicted_files(project) == expected
+    assert git(project, "diff", "--name-only", "--diff-filter=U").splitlines() == expected
     config = (project / PKG / "config.py").read_text()
     assert (
         f"<<<<<<< before updating\n{USER_LR_LINE}=======\n{V2_LR_LINE}>>>>>>> after updating\n"
@@ -414,8 +440,8 @@ def test_update_marks_a_conflict_only_where_both_changed_the_same_line(
 
 def resolve_keeping_mine(text: str) -> str:
     """Keep the project's side ('before updating') of each of Copier's inline conflicts."""
-    pattern = r"<<<<<<< before updating\n(.*?)=======\n.*?>>>>>>> after updating\n"
-    return re.sub(pattern, r"\1", text, flags=re.DOTALL)
+    pattern = r"^<<<<<<< before updating\n(.*?)^=======\n.*?^>>>>>>> after updating\n"
+    return re.sub(pattern, r"\1", text, flags=re.DOTALL | re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -440,23 +466,48 @@ def test_a_resolved_update_compiles_and_keeps_the_users_value(resolved: Path) ->
         compile(path.read_text(), str(path), "exec")
 
 
-@pytest.mark.skipif(
-    not RUN_PROJECT_TESTS, reason="the project's own tests: TORCH_TEMPLATE_UPDATE_PROJECT_TESTS=1"
-)
-def test_a_resolved_update_passes_its_own_tests(resolved: Path) -> None:
+def run_own_tests(project: Path, *args: str) -> str:
+    """Run the project's own pytest (`args`: which tests) on this interpreter; its output.
+
+    The project is imported from its `src/` (PYTHONPATH) rather than installed: its
+    dependencies must be importable already (`nox -s update` installs them once, into an
+    environment that sees the shared torch one).
+    """
     pytest.importorskip("torch")
-    env = {**os.environ, "PYTHONPATH": str(resolved / "src")}
+    path = os.pathsep.join(filter(None, [str(project / "src"), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
-        cwd=resolved,
-        env=env,
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *args],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": path},
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "passed" in result.stdout
+    assert " passed" in result.stdout and " failed" not in result.stdout
+    return result.stdout
+
+
+own_tests = pytest.mark.skipif(
+    not RUN_PROJECT_TESTS, reason="the project's own tests: TORCH_TEMPLATE_UPDATE_PROJECT_TESTS=1"
+)
+"""The tests that run a generated project's own tests (all named `..._own_tests`, so that
+`nox -s update` selects them with `-k own_tests`)."""
+
+
+@own_tests
+def test_a_resolved_update_passes_its_own_tests(resolved: Path) -> None:
+    """All of them: the main promise of an update."""
+    run_own_tests(resolved)
+
+
+def test_a_resolved_update_is_the_new_release_generated_with_the_same_edits(
+    resolved: Path, base_project: Path
+) -> None:
+    """Byte for byte (so `base_project`, and a project toggled on and off again, pass the
+    resolved update's own tests too)."""
+    assert tree(resolved) == tree(base_project)
 
 
 # --- Turning features on and off in an existing project ----------------------------------------
@@ -466,7 +517,7 @@ def test_a_resolved_update_passes_its_own_tests(resolved: Path) -> None:
 def base_project(releases: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project of the newest release with the user's edits and git-ignored data and runs."""
     project = copy_project(releases, tmp_path_factory.mktemp("base") / "proj", "v0.2.0")
-    make_user_edits(project, config=False)
+    make_user_edits(project, V2_LR_LINE)
     (project / "data").mkdir()
     (project / "data" / "train.csv").write_text("x,target\n1,0\n")
     (project / "runs" / "default").mkdir(parents=True)
@@ -484,80 +535,276 @@ def rendered_name(template_path: str) -> str:
     return name.removesuffix(".jinja")
 
 
-def feature_files(repo: Path, feature: str) -> tuple[set[str], set[str]]:
-    """(the feature's own files, every file that mentions it) of the template at `repo`, rendered."""
+@dataclass(frozen=True)
+class Toggle:
+    """An answer that adds code to a project when on, and takes it out again when off."""
+
+    name: str
+    on: dict[str, Any]
+    off: dict[str, Any]
+    """The project's answer before, and after turning it off again (the default)."""
+    mention: re.Pattern[str]
+    """How the template names it: in a file's path, the file is its own; in a file's text, a hook."""
+    hooks: frozenset[str] | None = None
+    """The shared files it may hook into (None: any file that mentions it)."""
+
+
+def feature_toggle(feature: str) -> Toggle:
+    on = [f for f in FEATURE_ORDER if f in DEFAULT_FEATURES or f == feature]
     mention = re.compile(rf"""['"]{feature}['"] in features""")
-    own, hooked = set(), set()
-    for path in (repo / "template").rglob("*"):
-        if not path.is_file():
-            continue
-        relative = path.relative_to(repo).as_posix()
-        if mention.search(relative):
-            own.add(rendered_name(relative))
-        elif mention.search(path.read_text()):
-            hooked.add(rendered_name(relative))
-    return own, own | hooked
+    return Toggle(feature, {"features": on}, {"features": DEFAULT_FEATURES}, mention)
 
 
-@pytest.mark.parametrize("feature", ["ema", "compile", "tensorboard"])
-def test_turning_a_feature_on_changes_only_its_files_and_off_restores_the_project(
-    feature: str, base_project: Path, releases: Path, tmp_path: Path
-) -> None:
-    project = tmp_path / "proj"
+DISTRIBUTED_HOOKS = frozenset(
+    {
+        *(f"{PKG}/{name}.py" for name in ("train", "cli", "config", "data", "inference", "task")),
+        "README.md",
+        "pyproject.toml",
+        "tests/conftest.py",
+    }
+)
+"""The shared files DDP may hook into; its own files are those whose template names
+mention `distributed` (`{% if distributed %}distributed.py{% endif %}.jinja`, ...)."""
+TOGGLES = [
+    *(feature_toggle(feature) for feature in ("ema", "compile", "tensorboard")),
+    Toggle(
+        "distributed",
+        {"distributed": True},
+        {"distributed": False},
+        re.compile(r"\{[{%][^{}]*\bdistributed\b[^{}]*[%}]\}"),  # a Jinja tag reading it
+        DISTRIBUTED_HOOKS,
+    ),
+]
+
+
+INCLUDE = re.compile(
+    r"\{%-?\s*include\s+(.+?)(?:\s+ignore missing)?(?:\s+with(?:out)? context)?\s*-?%\}"
+)
+
+
+def included(text: str, names: set[str]) -> set[str]:
+    """Which of the template files `names` (paths from the repository root) `text` includes.
+
+    A computed name (`"...{% if input_type == '" ~ input_type ~ "' %}..."`) matches every
+    file its literal parts fit.
+    """
+    found = set()
+    for expression in INCLUDE.findall(text):
+        parts = [part.strip() for part in expression.split("~")]
+        pattern = "".join(
+            re.escape(p[1:-1]) if len(p) > 1 and p[0] in "'\"" and p[-1] == p[0] else ".*"
+            for p in parts
+        )
+        found |= {name for name in names if re.fullmatch(pattern, name)}
+    return found
+
+
+def toggle_files(repo: Path, toggle: Toggle) -> tuple[set[str], set[str]]:
+    """(its own files, the shared files that mention it) of the template at `repo`, rendered.
+
+    A file mentions it in its text, or by including (`{% include %}`) a file that does.
+    """
+    texts = {
+        path.relative_to(repo).as_posix(): path.read_text(errors="replace")
+        for path in (repo / "template").rglob("*")
+        if path.is_file()
+    }
+    own = {name for name in texts if toggle.mention.search(name)}
+    hooked = {name for name, text in texts.items() if toggle.mention.search(text)} - own
+    while True:
+        more = {
+            name
+            for name, text in texts.items()
+            if name not in own | hooked and included(text, set(texts)) & (own | hooked)
+        }
+        if not more:
+            break
+        hooked |= more
+    return {rendered_name(name) for name in own}, {rendered_name(name) for name in hooked}
+
+
+@dataclass(frozen=True)
+class Toggled:
+    """A copy of the base project with `toggle` turned on, committed, then turned off again."""
+
+    toggle: Toggle
+    original: dict[str, bytes]
+    on: dict[str, bytes]
+    fresh: dict[str, bytes]
+    """A project generated with the answers that turned it on, and the same user's edits."""
+    on_project: Path
+    """A copy of the project as it was, turned on."""
+    on_conflicts: tuple[str, ...]
+    on_unmerged: str
+    off_project: Path
+    off: dict[str, bytes]
+    off_diff: str
+    """`git diff --stat` between the project before turning it on and after turning it off."""
+    original_ignored: dict[str, bytes]
+    off_ignored: dict[str, bytes]
+    own: set[str]
+    hooked: set[str]
+
+
+@pytest.fixture(scope="module", params=TOGGLES, ids=lambda toggle: toggle.name)
+def toggled(
+    request: pytest.FixtureRequest,
+    base_project: Path,
+    releases: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Toggled:
+    toggle: Toggle = request.param
+    root = tmp_path_factory.mktemp(f"toggle-{toggle.name}")
+    project = root / "proj"
     shutil.copytree(base_project, project, symlinks=True)
     original, original_ignored = tree(project), tree(project, ignored=True)
-    features = [f for f in FEATURE_ORDER if f in DEFAULT_FEATURES or f == feature]
-    assert feature not in DEFAULT_FEATURES
+    recorded = yaml.safe_load(original[ANSWERS])
+    assert {k: recorded[k] for k in toggle.off} == toggle.off != toggle.on
 
-    update(project, data={"features": features})
+    update(project, data=toggle.on)
     on = tree(project)
-    own, hooked = feature_files(releases, feature)
-    assert own and own <= changed(original, on) - original.keys()  # its files, new
-    assert changed(original, on) <= hooked | {ANSWERS}  # and only its hooks besides
+    on_conflicts = tuple(conflicted_files(project))
+    on_unmerged = git(project, "diff", "--name-only", "--diff-filter=U")
+    shutil.copytree(project, root / "on", symlinks=True)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", f"{toggle.name} on")
+
+    update(project, data=toggle.off)
+    off, off_ignored = tree(project), tree(project, ignored=True)
+    git(project, "add", "-A")
+    off_diff = git(project, "diff", "--cached", "--stat", "HEAD~1")
+    fresh_project = copy_project(releases, root / "fresh", "v0.2.0", toggle.on)
+    make_user_edits(fresh_project, V2_LR_LINE)
+    fresh = tree(fresh_project)
+    own, hooked = toggle_files(releases, toggle)
+    return Toggled(
+        toggle,
+        original,
+        on,
+        fresh,
+        root / "on",
+        on_conflicts,
+        on_unmerged,
+        project,
+        off,
+        off_diff,
+        original_ignored,
+        off_ignored,
+        own,
+        hooked,
+    )
+
+
+def test_turning_it_on_adds_exactly_its_files_and_touches_only_its_hooks(
+    toggled: Toggled,
+) -> None:
+    original, on = toggled.original, toggled.on
+    added, removed = on.keys() - original.keys(), original.keys() - on.keys()
+    modified = {p for p in on.keys() & original.keys() if on[p] != original[p]}
+    assert added and added == toggled.own & toggled.fresh.keys()  # its files, all new
+    assert removed == set()
+    assert ANSWERS in modified and modified <= toggled.hooked | {ANSWERS}  # and its hooks
+    if toggled.toggle.hooks is not None:
+        spread = toggled.hooked - toggled.toggle.hooks
+        assert not spread, (
+            f"{toggled.toggle.name} hooks into {sorted(spread)}: add them to the list?"
+        )
+    recorded = yaml.safe_load(on[ANSWERS])
+    assert {k: recorded[k] for k in toggled.toggle.on} == toggled.toggle.on
+
+
+def test_turning_it_on_is_conflict_free_and_as_if_generated_so(toggled: Toggled) -> None:
+    assert toggled.on_conflicts == () and toggled.on_unmerged == ""
+    assert toggled.on == toggled.fresh
+
+
+def test_turning_it_off_restores_the_project(toggled: Toggled) -> None:
+    assert toggled.off == toggled.original
+    assert toggled.off_ignored == toggled.original_ignored  # data/ and runs/ untouched too
+    assert toggled.off_diff == ""
+
+
+def touched_tests(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    """The tests a change concerns, in the project `after`: the test files it added or
+    edited, and those of the modules it edited (src/<pkg>/config.py -> tests/test_config.py);
+    the loop's (tests/test_training.py) if that makes none. A feature's own tests train with
+    it on; the rest of the project is the same as before (asserted above)."""
+    names = set()
+    for path in changed(before, after):
+        if path.startswith("tests/test_"):
+            names.add(path)
+        elif path.startswith(f"{PKG}/"):
+            names.add(f"tests/test_{Path(path).stem}.py")
+    return sorted(name for name in names if name in after) or ["tests/test_training.py"]
+
+
+@own_tests
+def test_toggled_projects_pass_their_own_tests(toggled: Toggled) -> None:
+    """Turned on: the tests the change concerns. Turned off again, the project is the one it
+    was, byte for byte, which is the resolved update, byte for byte (both asserted above):
+    its tests ran in full in `test_a_resolved_update_passes_its_own_tests`."""
+    run_own_tests(toggled.on_project, *touched_tests(toggled.original, toggled.on))
+
+
+def features_answer(features: list[str]) -> str:
+    return f"features=[{', '.join(features)}]"
+
+
+def test_the_wizard_turns_a_feature_on_and_off(
+    base_project: Path, releases: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`torch-template update`: on (staying on this release), its files and hooks only and no
+    conflict; off (to the newest release, the same one), the project as it was."""
+    project = tmp_path / "proj"
+    shutil.copytree(base_project, project, symlinks=True)
+    original = tree(project)
+    features = [f for f in FEATURE_ORDER if f in DEFAULT_FEATURES or f == "ema"]
+    argv = ["update", str(project), "--defaults", "--data", features_answer(features)]
+    assert main([*argv, "--vcs-ref", ":current:"]) == 0
+    assert capsys.readouterr().out.strip().endswith("to v0.2.0.")
+    on = tree(project)
     assert yaml.safe_load(on[ANSWERS])["features"] == features
-    fresh = tree(copy_project(releases, tmp_path / "fresh", "v0.2.0", {"features": features}))
-    user_files = {f"{PKG}/model.py", "tests/test_mine.py"}
-    mine = {p: c for p, c in on.items() if p not in user_files}
-    assert mine == {p: c for p, c in fresh.items() if p not in user_files}  # as if generated so
+    own, hooked = toggle_files(releases, feature_toggle("ema"))
+    assert on.keys() - original.keys() == own
+    assert changed(original, on) <= own | hooked | {ANSWERS}
     assert conflicted_files(project) == []
     git(project, "add", "-A")
-    git(project, "commit", "-qm", f"{feature} on")
+    git(project, "commit", "-qm", "ema on")
 
-    update(project, data={"features": DEFAULT_FEATURES})
-    assert tree(project, ignored=True) == original_ignored  # data/ and runs/ untouched too
+    assert (
+        main(["update", str(project), "--defaults", "--data", features_answer(DEFAULT_FEATURES)])
+        == 0
+    )
+    assert tree(project) == original
     git(project, "add", "-A")
     assert git(project, "diff", "--cached", "--stat", "HEAD~1") == ""
 
 
-def test_a_feature_the_template_refuses_leaves_the_project_unchanged(base_project: Path) -> None:
-    head = git(base_project, "rev-parse", "HEAD")
-    files = tree(base_project, ignored=True)
-    with pytest.raises(ValueError, match=r"'distributed': distributed training is not available"):
-        update(base_project, data={"distributed": True})
-    assert tree(base_project, ignored=True) == files
-    assert git(base_project, "rev-parse", "HEAD") == head
-    assert git(base_project, "status", "--porcelain") == ""
-
-
-def test_the_wizard_refuses_it_cleanly_and_copiers_cli_leaves_the_project_unchanged(
+def test_a_value_the_template_does_not_offer_leaves_the_project_unchanged(
     base_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["update", str(base_project), "--defaults", "--data", "distributed=true"]
-    assert main(argv) == 2
+    """A misspelt feature, through Copier's API, the wizard and Copier's CLI: refused, nothing written."""
+    head = git(base_project, "rev-parse", "HEAD")
+    files = tree(base_project, ignored=True)
+    wanted = [*DEFAULT_FEATURES, "wandb"]
+    with pytest.raises(ValueError, match=r"Invalid choice for 'features': 'wandb'"):
+        update(base_project, data={"features": wanted})
+    assert main(["update", str(base_project), "--defaults", "--data", features_answer(wanted)]) == 2
     err = capsys.readouterr().err
-    assert "error: distributed: distributed training is not available yet" in err
+    assert err.startswith("error: features: ['wandb'] not among the choices")
     assert "Traceback" not in err
-    # Copier's own CLI refuses too, though it prints the ValueError's traceback (Copier 9.19).
     result = subprocess.run(
-        [sys.executable, "-m", "copier", "update", "--defaults", "--data", "distributed=true"],
+        [sys.executable, "-m", "copier", "update", "--defaults", "--data", features_answer(wanted)],
         cwd=base_project,
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode != 0
-    assert "Validation error for question 'distributed'" in result.stderr.splitlines()[-1]
-    assert git(base_project, "status", "--porcelain", "--ignored") == ("!! data/\n!! runs/\n")
+    assert "Invalid choice for 'features'" in result.stderr
+    assert tree(base_project, ignored=True) == files
+    assert git(base_project, "rev-parse", "HEAD") == head
+    assert git(base_project, "status", "--porcelain", "--ignored") == "!! data/\n!! runs/\n"
 
 
 # --- Files the user owns ------------------------------------------------------------------------
@@ -572,6 +819,28 @@ def test_data_and_runs_are_the_users_and_skip_if_exists_names_rendered_files(
     assert not any(p.startswith(("data/", "runs/")) for p in rendered)
     for pattern in current().get("_skip_if_exists", []):
         assert any(Path(p).match(pattern) for p in rendered), pattern
+
+
+HEADER_EXEMPT = {ANSWERS}
+"""Copier writes its first line: "Changes here will be overwritten by Copier; edit with
+`copier update --data key=value`"."""
+
+
+def test_every_generated_file_says_at_the_top_it_is_the_templates(
+    releases: Path, tmp_path: Path
+) -> None:
+    """Within its first two lines (a shebang may come first), each file names the template
+    and `copier update`, e.g. `# Generated by the torch-template Copier template; `copier
+    update` merges your edits (see README).` (`<!-- ... -->` in Markdown)."""
+    project = copy_project(releases, tmp_path / "proj", "v0.2.0")
+    lacking = []
+    for name, content in tree(project).items():
+        head = content.decode(errors="replace").splitlines()[:2]
+        if name not in HEADER_EXEMPT and not any(
+            "torch-template" in line and "copier update" in line for line in head
+        ):
+            lacking.append(name)
+    assert lacking == []
 
 
 def test_pre_commit_refuses_to_commit_unresolved_conflict_markers(base_project: Path) -> None:

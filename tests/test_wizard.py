@@ -163,14 +163,15 @@ def test_a_refused_answer_is_asked_again() -> None:
     asked: list[Any] = []
 
     def ask(prompt: Prompt) -> Any:
-        if prompt.name == "distributed":
+        if prompt.name == "author_email":
             asked.append(prompt.default)
-            return len(asked) == 1  # first True (refused by the validator), then False
+            return "nobody" if len(asked) == 1 else "me@example.com"  # first refused
         return prompt.default
 
     answers = ask_answers({}, ask)
-    assert answers["distributed"] is False
-    assert asked == [False, True]  # asked again, starting from the refused answer
+    assert resolve({"author_email": "nobody"})[1]["author_email"]  # copier.yml refuses it
+    assert answers["author_email"] == "me@example.com"
+    assert asked == [resolve({})[0]["author_email"], "nobody"]  # again, from the refused answer
 
 
 # --- Hardware preselection ----------------------------------------------------------------
