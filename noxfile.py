@@ -37,11 +37,16 @@ nox.options.reuse_existing_virtualenvs = True
 TORCH = os.environ.get("TORCH_SPEC", "torch==2.14.1 torchvision==0.29.1").split()
 """What the shared environment installs for torch; override with TORCH_SPEC."""
 SHARED_DEPS = [
-    *("numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "pytest", "ruff", "mypy"),
+    *("numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "pytest", "pytest-xdist", "ruff", "mypy"),
     *("types-PyYAML", "types-tqdm"),
     *("tensorboard", "onnx", "onnxruntime", "safetensors", "hypothesis", "matplotlib"),
 ]
-"""The generated projects' other heavy dependencies, installed once with torch."""
+"""The generated projects' other heavy dependencies, installed once with torch (and pytest-xdist,
+which runs their tests on every core)."""
+PARALLEL_PYTEST = ["-n", "auto"]
+"""pytest-xdist: a worker per core, taking the next test as it is free."""
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+"""torch threads per pytest worker: with a worker per core, more threads only contend."""
 SHARED_ENV = ROOT / ".nox" / "_shared-torch"
 REPORTS = ROOT / ".nox" / "_reports"
 COMBINATIONS = {combination_id(answers): answers for answers in covering_set()}
@@ -93,7 +98,8 @@ def check_project(session: nox.Session, answers: dict[str, object], name: str) -
     session.chdir(project)
     REPORTS.mkdir(parents=True, exist_ok=True)
     # `python -m`: the tools live in the shared environment, which has no scripts on PATH here.
-    session.run("python", "-m", "pytest", "-q", f"--junitxml={REPORTS / f'project-{name}.xml'}")
+    junit = f"--junitxml={REPORTS / f'project-{name}.xml'}"
+    session.run("python", "-m", "pytest", "-q", *PARALLEL_PYTEST, junit, env=ONE_THREAD)
     session.run("python", "-m", "ruff", "check", ".")
     session.run("python", "-m", "ruff", "format", "--check", ".")
     session.run("python", "-m", "mypy", env={"MYPY_CACHE_DIR": str(ROOT / ".nox" / "_mypy_cache")})
@@ -104,7 +110,9 @@ def tests(session: nox.Session) -> None:
     """The generator's and the template's own tests."""
     session.install("-q", "-e", ".[dev]")
     REPORTS.mkdir(parents=True, exist_ok=True)
-    session.run("pytest", "-q", f"--junitxml={REPORTS / 'tests.xml'}", *session.posargs)
+    junit = f"--junitxml={REPORTS / 'tests.xml'}"
+    # Each test file on one worker: the update tests' module fixtures render releases once.
+    session.run("pytest", "-q", *PARALLEL_PYTEST, "--dist", "loadfile", junit, *session.posargs)
 
 
 @nox.session

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from benchmarks.project import ROOT, project_module
 from benchmarks.stats import interleaved, median, summarize
@@ -56,21 +56,51 @@ class PerRow(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
         return self.numeric[row], self.categorical[row], self.target[row]
 
 
-def epoch_times(make: Callable[[], Iterable[Any]], epochs: int) -> list[Stamp]:
-    """Wall and CPU seconds of each epoch of iterating `make()`'s batches (made once, untimed)."""
-    batches = make()
-    times = []
-    for _ in range(epochs):
-        start = now(CPU)
-        for _batch in batches:
-            pass
-        times.append(now(CPU) - start)
+class OnePermutation(Sampler[int]):
+    """Rows one at a time from one `randperm` per epoch: the generated loader's order.
+
+    `RandomSampler` would draw a second permutation at the end of each epoch (and slice it
+    to nothing), which shifts every later epoch; its cost per row is the same.
+    """
+
+    def __init__(self, rows: int, generator: torch.Generator) -> None:
+        self.rows, self.generator = rows, generator
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(torch.randperm(self.rows, generator=self.generator).tolist())
+
+
+def alternating_epochs(
+    makers: dict[str, Callable[[], Iterable[Any]]], epochs: dict[str, int]
+) -> dict[str, list[Stamp]]:
+    """Each contender's epochs, timed, taking turns an epoch at a time in the mapping's order.
+
+    The loaders are made once, untimed. Epoch e of every contender runs within a second
+    or so, so their ratio, epoch by epoch, keeps little of a shared machine's drift.
+    """
+    loaders = {name: make() for name, make in makers.items()}
+    times: dict[str, list[Stamp]] = {name: [] for name in makers}
+    for epoch in range(max(epochs.values())):
+        for name, loader in loaders.items():
+            if epoch < epochs[name]:
+                start = now(CPU)
+                for _batch in loader:
+                    pass
+                times[name].append(now(CPU) - start)
     return times
 
 
 def rows_for(name: str, label: str, items: int, times: list[Stamp]) -> dict[str, Any]:
-    """A result row of items per CPU second, with items per wall second beside it."""
-    row = summarize(name, label, [items / t.cpu for t in times])
+    """A result row of items per CPU second, with items per wall second beside it.
+
+    `times` are in the order the turns ran, so that epoch i pairs with epoch i of every
+    contender that ran as many (`paired_ratio`).
+    """
+    rates = [items / t.cpu for t in times]
+    row = summarize(name, label, rates, rounds=rates)
     row["secondary"] = median([items / t.wall for t in times])
     return row
 
@@ -111,7 +141,6 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
             for i in range(0, rows, BATCH):
                 index = perm[i : i + BATCH]
                 yield numeric[index], categorical[index], labels[index]
-            torch.randperm(rows, generator=order)  # RandomSampler's second draw: same order
 
         class Epochs:
             def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
@@ -123,8 +152,7 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
         rows_dataset = PerRow(numeric, categorical, labels)
         # The generator goes to the sampler, as in make_loader: a DataLoader's own generator
         # also seeds each iterator, which would shift the order.
-        order = torch.Generator().manual_seed(SEED)
-        sampler = RandomSampler(rows_dataset, generator=order)
+        sampler = OnePermutation(rows, torch.Generator().manual_seed(SEED))
         return DataLoader(rows_dataset, batch_size=BATCH, sampler=sampler)
 
     contenders = {"raw": raw, "generated": generated, "per-row": per_row}
@@ -147,15 +175,16 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
             raise AssertionError(f"{name}: its batches differ from raw's")
     agreement = "all three yield identical batches (two epochs compared tensor by tensor)"
     print(f"tabular pipeline: {rows:,} rows of the sample table, batch {BATCH}; {agreement}")
-    fast_epochs, slow_epochs, repeats = (2, 1, 1) if is_quick else (10, 2, 5)
+    fast_epochs, slow_epochs, repeats = (2, 1, 1) if is_quick else (10, 2, 10)
     times: dict[str, list[Stamp]] = {name: [] for name in contenders}
+    epochs = {name: 1 + (slow_epochs if name == "per-row" else fast_epochs) for name in contenders}
     for repeat in range(repeats):
-        for name in interleaved(list(contenders), repeat):
-            settle()
-            epochs = 1 + (slow_epochs if name == "per-row" else fast_epochs)
-            timed = epoch_times(contenders[name], epochs)[1:]  # the first is the warm-up
-            times[name] += timed
-            rate = rows / (median([t.cpu for t in timed]) or 1.0)
+        settle()
+        order = interleaved(list(contenders), repeat)
+        timed = alternating_epochs({name: contenders[name] for name in order}, epochs)
+        for name in order:
+            times[name] += timed[name][1:]  # the first is the warm-up
+            rate = rows / (median([t.cpu for t in timed[name][1:]]) or 1.0)
             print(f"  run {repeat + 1}/{repeats} {name:<10} {rate:>14,.0f} rows per CPU second")
     result_rows = [rows_for(name, labels_of[name], rows, times[name]) for name in contenders]
     return {
@@ -171,7 +200,7 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
         "notes": [],
         "setup": (
             f"{rows:,} rows (the sample table: 4 numeric, 2 categorical columns), batch {BATCH}, "
-            f"torch threads {torch.get_num_threads()}, {repeats} interleaved runs"
+            f"torch threads {torch.get_num_threads()}, {repeats} interleaved runs, epoch by epoch in turn"
         ),
     }
 
@@ -232,13 +261,15 @@ def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
         f"absolute pixel difference {difference:.1e} on the [-1, 1] scale (resampling differs)"
     )
     print(f"image pipeline: {agreement}")
-    repeats = 1 if is_quick else 5
+    repeats = 1 if is_quick else 8
     times: dict[str, list[Stamp]] = {name: [] for name in contenders}
     with quiet():
         for repeat in range(repeats):
-            for name in interleaved(list(contenders), repeat):
-                settle()
-                times[name] += epoch_times(contenders[name], 3)[1:]  # the first is the warm-up
+            settle()
+            order = interleaved(list(contenders), repeat)
+            timed = alternating_epochs({n: contenders[n] for n in order}, dict.fromkeys(order, 3))
+            for name in order:
+                times[name] += timed[name][1:]  # the first is the warm-up
     for name in contenders:
         rate = count / (median([t.cpu for t in times[name]]) or 1.0)
         print(f"  {name:<10} {rate:>10,.0f} images per CPU second")
@@ -255,7 +286,7 @@ def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
         "notes": [],
         "setup": (
             f"{count} drawn PNGs (40-72 px, every fifth grayscale) resized to {size}x{size}, "
-            f"batch {batch}, {repeats} interleaved runs of 2 timed passes"
+            f"batch {batch}, {repeats} interleaved runs of 2 timed passes, turn by turn"
         ),
     }
 
@@ -375,9 +406,11 @@ def run_parquet(project: Path, is_quick: bool, workdir: Path) -> dict:
     repeats = 1 if is_quick else 5
     times: dict[str, list[Stamp]] = {name: [] for name in contenders}
     for repeat in range(repeats):
-        for name in interleaved(list(contenders), repeat):
-            settle()
-            timed = epoch_times(contenders[name], 2)[1:]  # the first is the warm-up
+        settle()
+        order = interleaved(list(contenders), repeat)
+        turns = alternating_epochs({n: contenders[n] for n in order}, dict.fromkeys(order, 3))
+        for name in order:
+            timed = turns[name][1:]  # the first is the warm-up
             times[name] += timed
             rate = rows / (median([t.cpu for t in timed]) or 1.0)
             print(f"  run {repeat + 1}/{repeats} {name:<10} {rate:>12,.0f} rows per CPU second")
@@ -415,7 +448,7 @@ def run_parquet(project: Path, is_quick: bool, workdir: Path) -> dict:
         "setup": (
             f"{rows:,} rows of the sample table (4 numeric, 2 categorical columns) in row groups "
             f"of {group_rows:,}, batch {BATCH}, shuffled, no workers, torch threads "
-            f"{torch.get_num_threads()}, {repeats} interleaved runs of one timed epoch"
+            f"{torch.get_num_threads()}, {repeats} interleaved runs of two timed epochs, turn by turn"
         ),
     }
 

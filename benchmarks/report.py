@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.stats import ratio
+from benchmarks.stats import paired_ratio, ratio
 
 BEGIN = "<!-- BEGIN GENERATED RESULTS: written by `python -m benchmarks`; edits here are lost -->"
 END = "<!-- END GENERATED RESULTS -->"
@@ -75,11 +75,30 @@ GPU_ROWS = (
 )
 
 
+def find_row(result: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((row for row in result.get("rows", []) if row["name"] == name), None)
+
+
 def row_median(result: dict[str, Any], name: str) -> float | None:
-    for row in result.get("rows", []):
-        if row["name"] == name:
-            return row["median"]
-    return None
+    row = find_row(result, name)
+    return None if row is None else row["median"]
+
+
+def contender_ratio(
+    result: dict[str, Any], contender: str, baseline: str
+) -> tuple[float, float, float] | None:
+    """`contender` over `baseline`: the median of their paired per-round ratios, with its range.
+
+    Rows without rounds (older results) give the ratio of their medians, without a range.
+    """
+    row, base = find_row(result, contender), find_row(result, baseline)
+    if row is None or base is None:
+        return None
+    paired = paired_ratio(row.get("rounds", []), base.get("rounds", []))
+    if paired is not None:
+        return paired
+    value = ratio(row["median"], base["median"])
+    return None if value is None else (value, value, value)
 
 
 def measure(target: Target, results: dict[str, dict[str, Any]]) -> tuple[float | None, str]:
@@ -94,7 +113,8 @@ def measure(target: Target, results: dict[str, dict[str, Any]]) -> tuple[float |
     if target.metric:
         value = result.get("metrics", {}).get(target.metric)
     else:
-        value = ratio(row_median(result, target.contender), row_median(result, target.baseline))
+        paired = contender_ratio(result, target.contender, target.baseline)
+        value = None if paired is None else paired[0]
     if value is None:
         return None, "not measured"
     return value, verdict(value, target.op, target.bound)
@@ -137,8 +157,8 @@ def gpu_table(results: dict[str, dict[str, Any]]) -> list[str]:
     for section, label in GPU_ROWS:
         result = results.get(section)
         if result is not None and result.get("device") == "cuda" and "error" not in result:
-            value = ratio(row_median(result, "generated"), row_median(result, "raw"))
-            shown = "-" if value is None else f"generated {value:.3f}x raw (table below)"
+            paired = contender_ratio(result, "generated", "raw")
+            shown = "-" if paired is None else f"generated {paired[0]:.3f}x raw (table below)"
             lines.append(f"| {label} | {shown} |")
         else:
             lines.append(f"| {label} | {NO_GPU} |")
@@ -163,10 +183,9 @@ def section_lines(result: dict[str, Any]) -> list[str]:
         rule += " ---: |"
     if baseline:
         what = "time" if not result["higher_is_better"] else "throughput"
-        header += f" {what} ÷ {baseline} |"
+        header += f" {what} ÷ {baseline}, paired by round (range) |"
         rule += " ---: |"
     lines += [header + " note |", rule + " --- |"]
-    base = row_median(result, baseline) if baseline else None
     for row in result["rows"]:
         cells = [
             row["label"],
@@ -177,13 +196,21 @@ def section_lines(result: dict[str, Any]) -> list[str]:
         if secondary:
             cells.append(fmt(row.get("secondary"), unit))
         if baseline:
-            value = ratio(row["median"], base)
-            cells.append("-" if value is None else f"{value:.3f}x")
+            paired = contender_ratio(result, row["name"], baseline)
+            cells.append(ratio_cell(paired))
         cells.append(row.get("note", ""))
         lines.append("| " + " | ".join(cells) + " |")
     for note in result.get("notes", []):
         lines += ["", f"Note: {note}"]
     return lines
+
+
+def ratio_cell(paired: tuple[float, float, float] | None) -> str:
+    """'1.012x (0.981-1.050)': the median paired ratio and its range over the rounds."""
+    if paired is None:
+        return "-"
+    value, low, high = paired
+    return f"{value:.3f}x" if low == high else f"{value:.3f}x ({low:.3f}-{high:.3f})"
 
 
 def render_block(results: Sequence[dict[str, Any]], run: dict[str, Any]) -> str:

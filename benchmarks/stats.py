@@ -86,8 +86,34 @@ def spread(values: Sequence[float]) -> tuple[float, float] | None:
     return (min(values), max(values)) if values else None
 
 
-def summarize(name: str, label: str, samples: Sequence[float], note: str = "") -> dict[str, Any]:
-    """A result row: the contender, its samples' median, min, max and count, and a note."""
+def paired_ratio(
+    rounds: Sequence[float], baseline_rounds: Sequence[float]
+) -> tuple[float, float, float] | None:
+    """Median, min and max over the rounds of value / baseline's value in the same round.
+
+    Contenders run side by side in every round, so a round's ratio compares runs seconds
+    apart: a slow drift of a shared machine (a neighbour's load, the clock) cancels out of
+    it, where a ratio of two medians over the whole section keeps whatever drift fell
+    unevenly. None without rounds, or when the counts differ.
+    """
+    if not rounds or len(rounds) != len(baseline_rounds) or 0 in baseline_rounds:
+        return None
+    ratios = [value / base for value, base in zip(rounds, baseline_rounds, strict=True)]
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def summarize(
+    name: str,
+    label: str,
+    samples: Sequence[float],
+    note: str = "",
+    rounds: Sequence[float] = (),
+) -> dict[str, Any]:
+    """A result row: the contender, its samples' median, min, max and count, and a note.
+
+    `rounds` holds one value per interleaved round (the median of that round's samples),
+    for ratios paired round by round with another row (`paired_ratio`).
+    """
     low_high = spread(samples)
     return {
         "name": name,
@@ -97,5 +123,6 @@ def summarize(name: str, label: str, samples: Sequence[float], note: str = "") -
         "max": low_high[1] if low_high else None,
         "n": len(samples),
         "samples": list(samples),
+        "rounds": list(rounds),
         "note": note,
     }

@@ -44,6 +44,19 @@ def test_agreement_passes_within_tolerance_and_names_the_culprit_beyond_it() -> 
         stats.check_agreement({**losses, "short": [1.0]}, "raw", 1e-5, 1e-3)
 
 
+def test_paired_ratios_compare_round_by_round() -> None:
+    # The machine slows down in round 2 for both: the paired ratios stay 1.1.
+    assert stats.paired_ratio([1.1, 2.2, 1.1], [1.0, 2.0, 1.0]) == pytest.approx((1.1, 1.1, 1.1))
+    assert stats.paired_ratio([1.0, 3.0], [1.0, 1.0]) == (2.0, 1.0, 3.0)
+    assert stats.paired_ratio([], []) is None
+    assert stats.paired_ratio([1.0], [1.0, 2.0]) is None
+    raw = stats.summarize("raw", "raw", [1.0, 2.0, 1.0], rounds=[1.0, 2.0, 1.0])
+    generated = stats.summarize("generated", "g", [1.1, 2.2, 1.1], rounds=[1.1, 2.2, 1.1])
+    paired = report.contender_ratio({"rows": [raw, generated]}, "generated", "raw")
+    assert paired is not None and paired[0] == pytest.approx(1.1)
+    assert report.ratio_cell((1.1, 1.0, 1.25)) == "1.100x (1.000-1.250)"
+
+
 def test_summarize_keeps_samples_and_spread() -> None:
     row = stats.summarize("raw", "raw loop", [3.0, 1.0, 2.0], "")
     assert (row["median"], row["min"], row["max"], row["n"]) == (2.0, 1.0, 3.0, 3)

@@ -467,19 +467,21 @@ def test_a_resolved_update_compiles_and_keeps_the_users_value(resolved: Path) ->
         compile(path.read_text(), str(path), "exec")
 
 
-def run_own_tests(project: Path, *args: str) -> str:
+def run_own_tests(project: Path, *args: str, parallel: bool = False) -> str:
     """Run the project's own pytest (`args`: which tests) on this interpreter; its output.
 
     The project is imported from its `src/` (PYTHONPATH) rather than installed: its
     dependencies must be importable already (`nox -s update` installs them once, into an
-    environment that sees the shared torch one).
+    environment that sees the shared torch one). `parallel`: a pytest-xdist worker per core
+    (one torch thread each), for a whole suite; a few tests start faster without.
     """
     pytest.importorskip("torch")
     path = os.pathsep.join(filter(None, [str(project / "src"), os.environ.get("PYTHONPATH")]))
+    workers = ["-n", "auto"] if parallel else []
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *workers, *args],
         cwd=project,
-        env={**os.environ, "PYTHONPATH": path},
+        env={**os.environ, "PYTHONPATH": path, **({"OMP_NUM_THREADS": "1"} if parallel else {})},
         capture_output=True,
         text=True,
         timeout=600,
@@ -500,7 +502,7 @@ own_tests = pytest.mark.skipif(
 @own_tests
 def test_a_resolved_update_passes_its_own_tests(resolved: Path) -> None:
     """All of them: the main promise of an update."""
-    run_own_tests(resolved)
+    run_own_tests(resolved, parallel=True)
 
 
 def test_a_resolved_update_is_the_new_release_generated_with_the_same_edits(
