@@ -1,7 +1,8 @@
 """Sessions: the generator's tests, and one session per answer combination that renders a project
 and runs its own tests, ruff and mypy.
 
-    nox                                   # default: tests + the covering set of projects + update
+    nox                                   # default: tests, the covering set of projects, update,
+                                          # and the benchmarks' smoke run
     nox -s demo                           # render the defaults, train on the sample data
     nox -s "project(defaults)"            # one combination of the covering set
     nox -s answers -- task=regression features=[amp]   # any combination, by its answers
@@ -30,7 +31,7 @@ from generator.matrix import combination_id, covering_set  # noqa: E402
 from generator.questions import resolve  # noqa: E402
 from generator.render import render  # noqa: E402
 
-nox.options.sessions = ["tests", "project", "update"]
+nox.options.sessions = ["tests", "project", "update", "benchmarks"]
 logging.getLogger("plumbum").setLevel(logging.WARNING)  # copier's git calls, one line each
 nox.options.reuse_existing_virtualenvs = True
 

@@ -6,14 +6,15 @@ seeded alike, as the generated loader draws it), with the same AdamW parameter g
 warmup-cosine schedule and gradient clipping. Per-epoch training losses must agree
 before any timing counts.
 
-A contender's time per step is the time of a training epoch's loop over its batches (no
-evaluation, no checkpoint) divided by its steps, on two clocks: the CPU time this process
-used, the measure on a CPU (other processes' share of a shared core does not count), and
-wall time, the measure on a GPU (synchronized). The first epoch of every run is the
-warm-up and is dropped. The generated `train()` runs unchanged, with its default progress
-lines every `log_every` steps; its training loader is wrapped (TimedEpochs) to time the
-span from `iter()` to the end of the last step, and `train()`'s own `samples_per_s` in
-history.jsonl is reported beside it as a check.
+The contenders of a round run in one process, each in a thread of its own, and take
+turns (lockstep.py): on a CPU one step at a time, so that step i of every contender runs
+within a few milliseconds of the others'; on a GPU one epoch at a time. A contender's
+time per step is its epoch's time (the sum of its steps' spans: reading the batch, the
+step, and whatever its loop does between steps; no evaluation, no checkpoint) divided by
+its steps, on two clocks: the CPU time this process used, the measure on a CPU, and wall
+time, the measure on a GPU (synchronized). The first epoch of every run is the warm-up
+and is dropped. The generated `train()` runs unchanged, with its default progress lines
+every `log_every` steps; its training loader is wrapped (TimedEpochs) to time its steps.
 """
 
 from __future__ import annotations
@@ -95,19 +96,52 @@ class Run:
     """Generated only: wall seconds per step by train()'s own samples_per_s (history.jsonl)."""
 
 
+class TurnClock:
+    """A contender's time per step over an epoch, its turns taken step by step on a CPU.
+
+    On a CPU the contender hands over after every step (`stepped`) and its clock stops
+    while the others take theirs: an epoch's time is the sum of its steps' spans, each
+    a few milliseconds from the same step of every other contender, so the machine's
+    drift falls alike on all of them. Log lines, checkpoint checks and any other work
+    between steps fall inside the spans. On a GPU, where reading a clock means a
+    synchronize, the turn and the span are the whole epoch (no per-step sync).
+    """
+
+    def __init__(self, device: torch.device, turn: Turn) -> None:
+        self.device, self.turn = device, turn
+        self.every_step = device.type == "cpu"
+        self.elapsed = Stamp(0.0, 0.0)
+        self.started = Stamp(0.0, 0.0)
+
+    def begin(self) -> None:
+        """At the top of an epoch, before its first batch is read."""
+        self.elapsed, self.started = Stamp(0.0, 0.0), now(self.device)
+
+    def stepped(self) -> None:
+        """After each step: on a CPU, the turn passes (untimed) to the next contender."""
+        if self.every_step:
+            self.elapsed += now(self.device) - self.started
+            self.turn()
+            self.started = now(self.device)
+
+    def end(self, steps: int) -> Stamp:
+        """After the epoch's last step: its time per step (on a GPU, then the turn passes)."""
+        self.elapsed += now(self.device) - self.started
+        if not self.every_step:
+            self.turn()
+        return self.elapsed / steps
+
+
 class TimedEpochs:
     """The training loader `train()` makes, timed from each `iter()` to the end of its batches.
 
-    That span is the epoch's training loop: `train()` takes the iterator at the loop's top
-    and the loader runs out once the last step is done; then the turn passes to the next
-    contender. Everything else is delegated.
+    That span is the epoch's training loop: `train()` takes the iterator at the loop's top,
+    asks for the next batch once a step is done, and the loader runs out once the last
+    step is done. Everything else is delegated.
     """
 
-    def __init__(
-        self, loader: Any, device: torch.device, steps: int, spans: list[Stamp], turn: Turn
-    ) -> None:
-        self.loader, self.device, self.steps, self.spans = loader, device, steps, spans
-        self.turn = turn
+    def __init__(self, loader: Any, steps: int, spans: list[Stamp], clock: TurnClock) -> None:
+        self.loader, self.steps, self.spans, self.clock = loader, steps, spans, clock
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -116,10 +150,11 @@ class TimedEpochs:
         return getattr(self.loader, name)
 
     def __iter__(self) -> Iterator[Any]:
-        start = now(self.device)
-        yield from self.loader
-        self.spans.append((now(self.device) - start) / self.steps)
-        self.turn()
+        self.clock.begin()
+        for batch in self.loader:
+            yield batch
+            self.clock.stepped()  # train() asks for the next batch: its step is done
+        self.spans.append(self.clock.end(self.steps))
 
 
 class Setup:
@@ -251,6 +286,7 @@ def run_generated(s: Setup, turn: Turn) -> Run:
     config = s.load_config(None, [*s.overrides, f"out_dir={out_dir}"])
     build_model, make_loader = s.train_module.build_model, s.train_module.make_loader
     spans: list[Stamp] = []
+    clock = TurnClock(s.device, turn)
 
     def build_model_from_shared_weights(*args: Any, **kwargs: Any) -> nn.Module:
         model = build_model(*args, **kwargs)
@@ -262,7 +298,7 @@ def run_generated(s: Setup, turn: Turn) -> Run:
         # The training loader is the shuffled one: it gets the data-order generator.
         given = inspect.signature(make_loader).bind(*args, **kwargs).arguments
         shuffled = given.get("generator") is not None
-        return TimedEpochs(loader, s.device, s.size.steps, spans, turn) if shuffled else loader
+        return TimedEpochs(loader, s.size.steps, spans, clock) if shuffled else loader
 
     s.train_module.build_model = build_model_from_shared_weights
     s.train_module.make_loader = make_timed_loader
@@ -276,7 +312,10 @@ def run_generated(s: Setup, turn: Turn) -> Run:
     return Run(
         spans,
         losses=[record["train_loss"] for record in history],
-        own_wall=[rows / record["samples_per_s"] / s.size.steps for record in history],
+        # On a CPU train()'s own clock also runs while the other contenders take their turns.
+        own_wall=[]
+        if clock.every_step
+        else [rows / record["samples_per_s"] / s.size.steps for record in history],
     )
 
 
@@ -289,9 +328,10 @@ def run_raw(s: Setup, turn: Turn) -> Run:
     n = len(target)
     order = torch.Generator().manual_seed(SEED)
     run = Run([], [])
+    clock = TurnClock(device, turn)
     for _ in range(s.size.epochs):
         model.train()
-        start = now(device)
+        clock.begin()
         perm = torch.randperm(n, generator=order)
         loss_sum = torch.zeros((), device=device)
         for i in range(0, n, batch):
@@ -306,9 +346,9 @@ def run_raw(s: Setup, turn: Turn) -> Run:
             optimizer.zero_grad(set_to_none=True)
             scheduler.step()
             loss_sum += loss.detach()
-        run.steps.append((now(device) - start) / s.size.steps)
+            clock.stepped()
+        run.steps.append(clock.end(s.size.steps))
         run.losses.append(loss_sum.item() / s.size.steps)
-        turn()
     return run
 
 
@@ -344,19 +384,21 @@ def run_lightning(s: Setup, defaults: bool, turn: Turn) -> Run:
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
             }
 
-    class EpochTimer(L.Callback):
-        """From the epoch's start to its end hook, which runs before checkpointing."""
+    clock = TurnClock(device, turn)
 
-        start = Stamp(0.0, 0.0)
+    class EpochTimer(L.Callback):
+        """From the epoch's start to its end hook (before checkpointing), a turn per batch."""
 
         def on_train_epoch_start(self, trainer: Any, module: Any) -> None:
             module.loss_sum = torch.zeros((), device=module.device)
-            self.start = now(device)
+            clock.begin()
+
+        def on_train_batch_end(self, *args: Any) -> None:
+            clock.stepped()
 
         def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
-            run.steps.append((now(device) - self.start) / steps)
+            run.steps.append(clock.end(steps))
             run.losses.append(module.loss_sum.item() / steps)
-            turn()
 
     root = Path(tempfile.mkdtemp(prefix="lightning-", dir=s.workdir))
     options: dict[str, Any] = {
@@ -395,9 +437,10 @@ def run_accelerate(s: Setup, turn: Turn) -> Run:
     )
     device = accelerator.device
     run = Run([], [])
+    clock = TurnClock(device, turn)
     for _ in range(s.size.epochs):
         model.train()
-        start = now(device)
+        clock.begin()
         loss_sum = torch.zeros((), device=device)
         for batch in loader:
             loss = mse(model(*batch.inputs), batch.target)
@@ -407,9 +450,9 @@ def run_accelerate(s: Setup, turn: Turn) -> Run:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             loss_sum += loss.detach()
-        run.steps.append((now(device) - start) / s.size.steps)
+            clock.stepped()
+        run.steps.append(clock.end(s.size.steps))
         run.losses.append(loss_sum.item() / s.size.steps)
-        turn()
     accelerator.free_memory()
     return run
 

@@ -30,6 +30,9 @@ class Stamp:
     def __sub__(self, other: Stamp) -> Stamp:
         return Stamp(self.wall - other.wall, self.cpu - other.cpu)
 
+    def __add__(self, other: Stamp) -> Stamp:
+        return Stamp(self.wall + other.wall, self.cpu + other.cpu)
+
     def __truediv__(self, n: float) -> Stamp:
         return Stamp(self.wall / n, self.cpu / n)
 
