@@ -459,7 +459,7 @@ def run_accelerate(s: Setup, turn: Turn) -> Run:
 
 CONTENDERS: list[tuple[str, str, str | None]] = [
     ("raw", "raw PyTorch loop (baseline)", None),
-    ("generated", "generated train(), progress lines every 50 steps", None),
+    ("generated", "generated train(): progress bar, lines every 50 steps", None),
     ("lightning", "Lightning, lean: no progress bar, logger, checkpoints", "lightning"),
     ("lightning-defaults", "Lightning, defaults + self.log", "lightning"),
     ("accelerate", "Accelerate", "accelerate"),
@@ -499,7 +499,9 @@ def run(project: Path, device_name: str, size_name: str, is_quick: bool, workdir
     for repeat in range(size.repeats):
         order = interleaved(names, repeat)
         settle()
-        with quiet():  # progress lines and warnings of every contender, into one buffer
+        # Progress bars, lines and warnings of every contender into one buffer that passes
+        # for a terminal: the generated bar and Lightning's draw, as for a user watching.
+        with quiet(terminal=True):
             results = run_in_lockstep({name: runners[name] for name in order})
         if torch.get_num_threads() != threads:
             raise RuntimeError(

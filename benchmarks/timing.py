@@ -48,10 +48,21 @@ def now(device: torch.device) -> Stamp:
     return Stamp(time.perf_counter(), time.process_time())
 
 
+class Terminal(io.StringIO):
+    """A buffer that says it is a terminal: progress bars (tqdm's `disable=None`) stay on."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 @contextlib.contextmanager
-def quiet() -> Iterator[io.StringIO]:
-    """Captured stdout and stderr (progress lines, bars), warnings off; the captured text."""
-    captured = io.StringIO()
+def quiet(terminal: bool = False) -> Iterator[io.StringIO]:
+    """Captured stdout and stderr (progress lines, bars), warnings off; the captured text.
+
+    `terminal`: the buffer passes for a terminal, so that progress bars draw as they would
+    for a user watching, and cost what they cost there.
+    """
+    captured = Terminal() if terminal else io.StringIO()
     with (
         warnings.catch_warnings(),
         contextlib.redirect_stdout(captured),
