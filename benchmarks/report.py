@@ -94,7 +94,9 @@ def contender_ratio(
     row, base = find_row(result, contender), find_row(result, baseline)
     if row is None or base is None:
         return None
-    paired = paired_ratio(row.get("rounds", []), base.get("rounds", []))
+    # A contender that ran beside a baseline run of its own carries that run's rounds.
+    own_baseline = row.get("baseline_rounds") if baseline == result.get("baseline") else None
+    paired = paired_ratio(row.get("rounds", []), own_baseline or base.get("rounds", []))
     if paired is not None:
         return paired
     value = ratio(row["median"], base["median"])

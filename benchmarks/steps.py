@@ -65,7 +65,10 @@ class Size:
     epochs: int
     """Epochs per run; the first is the warm-up."""
     repeats: int
-    """Runs of each contender, interleaved."""
+    """Rounds; in each, every contender runs once beside a raw loop of its own."""
+    steps_per_turn: int = 1
+    """On a CPU, steps a contender takes before the raw loop beside it takes as many: a few
+    milliseconds' worth, so that the two see the same machine and keep warm caches."""
 
     @property
     def rows(self) -> int:
@@ -78,7 +81,7 @@ class Size:
 
 SIZES = {
     "tiny": Size("tiny", 32, (64, 64), 256, steps=160, epochs=5, repeats=10),
-    "medium": Size("medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=8),
+    "medium": Size("medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=6),
 }
 
 
@@ -97,29 +100,31 @@ class Run:
 
 
 class TurnClock:
-    """A contender's time per step over an epoch, its turns taken step by step on a CPU.
+    """A contender's time per step over an epoch, its turns taken a few steps at a time on a CPU.
 
-    On a CPU the contender hands over after every step (`stepped`) and its clock stops
-    while the others take theirs: an epoch's time is the sum of its steps' spans, each
-    a few milliseconds from the same step of every other contender, so the machine's
-    drift falls alike on all of them. Log lines, checkpoint checks and any other work
+    On a CPU the contender hands over every `steps_per_turn` steps (`stepped`) and its
+    clock stops while the other takes its turn: an epoch's time is the sum of its turns'
+    spans, each a few milliseconds from the same steps of the other contender, so the
+    machine's drift falls alike on both. Log lines, checkpoint checks and any other work
     between steps fall inside the spans. On a GPU, where reading a clock means a
     synchronize, the turn and the span are the whole epoch (no per-step sync).
     """
 
-    def __init__(self, device: torch.device, turn: Turn) -> None:
-        self.device, self.turn = device, turn
+    def __init__(self, device: torch.device, turn: Turn, steps_per_turn: int) -> None:
+        self.device, self.turn, self.steps_per_turn = device, turn, steps_per_turn
         self.every_step = device.type == "cpu"
         self.elapsed = Stamp(0.0, 0.0)
         self.started = Stamp(0.0, 0.0)
+        self.steps = 0
 
     def begin(self) -> None:
         """At the top of an epoch, before its first batch is read."""
-        self.elapsed, self.started = Stamp(0.0, 0.0), now(self.device)
+        self.elapsed, self.started, self.steps = Stamp(0.0, 0.0), now(self.device), 0
 
     def stepped(self) -> None:
-        """After each step: on a CPU, the turn passes (untimed) to the next contender."""
-        if self.every_step:
+        """After each step: on a CPU, every `steps_per_turn` steps, the turn passes (untimed)."""
+        self.steps += 1
+        if self.every_step and self.steps % self.steps_per_turn == 0:
             self.elapsed += now(self.device) - self.started
             self.turn()
             self.started = now(self.device)
@@ -286,7 +291,7 @@ def run_generated(s: Setup, turn: Turn) -> Run:
     config = s.load_config(None, [*s.overrides, f"out_dir={out_dir}"])
     build_model, make_loader = s.train_module.build_model, s.train_module.make_loader
     spans: list[Stamp] = []
-    clock = TurnClock(s.device, turn)
+    clock = TurnClock(s.device, turn, s.size.steps_per_turn)
 
     def build_model_from_shared_weights(*args: Any, **kwargs: Any) -> nn.Module:
         model = build_model(*args, **kwargs)
@@ -328,7 +333,7 @@ def run_raw(s: Setup, turn: Turn) -> Run:
     n = len(target)
     order = torch.Generator().manual_seed(SEED)
     run = Run([], [])
-    clock = TurnClock(device, turn)
+    clock = TurnClock(device, turn, s.size.steps_per_turn)
     for _ in range(s.size.epochs):
         model.train()
         clock.begin()
@@ -384,7 +389,7 @@ def run_lightning(s: Setup, defaults: bool, turn: Turn) -> Run:
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
             }
 
-    clock = TurnClock(device, turn)
+    clock = TurnClock(device, turn, s.size.steps_per_turn)
 
     class EpochTimer(L.Callback):
         """From the epoch's start to its end hook (before checkpointing), a turn per batch."""
@@ -437,7 +442,7 @@ def run_accelerate(s: Setup, turn: Turn) -> Run:
     )
     device = accelerator.device
     run = Run([], [])
-    clock = TurnClock(device, turn)
+    clock = TurnClock(device, turn, s.size.steps_per_turn)
     for _ in range(s.size.epochs):
         model.train()
         clock.begin()
@@ -493,47 +498,52 @@ def run(project: Path, device_name: str, size_name: str, is_quick: bool, workdir
     # core does not count); wall time is shown beside it. On a GPU, wall time (synchronized).
     clock = "cpu" if device.type == "cpu" else "wall"
     times: dict[str, list[Stamp]] = {name: [] for name in names}
-    rounds: dict[str, list[float]] = {name: [] for name in names}
+    # Per contender: its epochs' times and those of the raw loop it took turns with.
+    paired: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in names}
     losses: dict[str, list[float]] = {}
     own_wall: list[float] = []
     for repeat in range(size.repeats):
-        order = interleaved(names, repeat)
-        settle()
-        # Progress bars, lines and warnings of every contender into one buffer that passes
-        # for a terminal: the generated bar and Lightning's draw, as for a user watching.
-        with quiet(terminal=True):
-            results = run_in_lockstep({name: runners[name] for name in order})
-        if torch.get_num_threads() != threads:
-            raise RuntimeError(
-                f"a contender changed torch's thread count to {torch.get_num_threads()}"
-            )
-        for name in order:
-            result = results[name]
-            timed = result.steps[1:]  # the first epoch is the warm-up
-            times[name] += timed
-            # Epoch e of every contender ran within seconds: each pairs with raw's epoch e.
-            rounds[name] += [getattr(t, clock) * 1e3 for t in timed]
-            own_wall += result.own_wall[1:]
-            losses[name if repeat == 0 else f"{name} (run {repeat + 1})"] = result.losses
-            cpu_ms = (median([t.cpu for t in timed]) or 0.0) * 1e3
-            wall_ms = (median([t.wall for t in timed]) or 0.0) * 1e3
+        # One pair at a time: each contender takes turns with a raw loop of its own, first
+        # or second in alternate rounds (a third contender would only evict their caches).
+        for name in interleaved(names[1:], repeat):
+            pair = ["raw", name] if repeat % 2 == 0 else [name, "raw"]
+            settle()
+            # Progress bars, lines and warnings of both into one buffer that passes for a
+            # terminal: the generated bar and Lightning's draw, as for a user watching.
+            with quiet(terminal=True):
+                results = run_in_lockstep({n: runners[n] for n in pair})
+            if torch.get_num_threads() != threads:
+                raise RuntimeError(
+                    f"{name} changed torch's thread count to {torch.get_num_threads()}"
+                )
+            for who in pair:
+                timed = results[who].steps[1:]  # the first epoch is the warm-up
+                times[who] += timed
+                losses[f"{who} (round {repeat + 1}, beside {name})"] = results[who].losses
+            # Epoch e of the two ran turn by turn: it pairs with the raw loop's epoch e.
+            for who, into in zip((name, "raw"), paired[name], strict=True):
+                into += [getattr(t, clock) * 1e3 for t in results[who].steps[1:]]
+            own_wall += results[name].own_wall[1:]
+            contender_ms = median(paired[name][0][-len(results[name].steps) + 1 :]) or 0.0
+            raw_ms = median(paired[name][1][-len(results["raw"].steps) + 1 :]) or 0.0
             print(
-                f"  run {repeat + 1}/{size.repeats} {name:<19} {cpu_ms:8.3f} CPU ms/step, "
-                f"{wall_ms:8.3f} wall ms/step",
+                f"  round {repeat + 1}/{size.repeats} {name:<19} {contender_ms:8.3f} ms/step "
+                f"beside raw {raw_ms:8.3f} ({clock})",
                 flush=True,
             )
+    reference = next(key for key in losses if key.startswith("raw "))
+    losses = {"raw": losses.pop(reference), **losses}
     agreement = check_agreement(losses, "raw", first=1e-5, later=LATER_EPOCHS_TOLERANCE)
     print(f"  {agreement}", flush=True)
     rows = []
     for name, label, _ in CONTENDERS:
         spans = times.get(name, [])
+        own, raw = paired.get(name, ([], []))
         row = summarize(
-            name,
-            label,
-            [getattr(t, clock) * 1e3 for t in spans],
-            skipped.get(name, ""),
-            rounds.get(name, []),
+            name, label, [getattr(t, clock) * 1e3 for t in spans], skipped.get(name, ""), own
         )
+        if name != "raw":
+            row["baseline_rounds"] = raw  # the raw loop's epochs that took turns with these
         row["secondary"] = median([t.wall * 1e3 for t in spans])
         rows.append(row)
     generated_wall = median([t.wall for t in times.get("generated", [])])
@@ -557,7 +567,9 @@ def run(project: Path, device_name: str, size_name: str, is_quick: bool, workdir
         "notes": notes,
         "setup": (
             f"{size.rows:,} training rows, {size.epochs} epochs per run (the first dropped "
-            f"as warm-up), {size.repeats} interleaved runs per contender, "
+            f"as warm-up), {size.repeats} rounds; each round every contender runs once, "
+            f"taking turns with a raw loop of its own "
+            f"{'every ' + str(size.steps_per_turn) + ' step(s)' if device.type == 'cpu' else 'every epoch'}, "
             f"torch threads {threads}"
         ),
         "environment": {"torch": torch.__version__, "threads": threads},
