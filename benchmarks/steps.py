@@ -67,8 +67,9 @@ class Size:
     repeats: int
     """Rounds; in each, every contender runs once beside a raw loop of its own."""
     steps_per_turn: int = 1
-    """On a CPU, steps a contender takes before the raw loop beside it takes as many: a few
-    milliseconds' worth, so that the two see the same machine and keep warm caches."""
+    """On a CPU, steps a contender takes before the raw loop beside it takes as many. The
+    shorter the turn, the closer in time the two samples of a pair (this machine's speed
+    drifts within tens of milliseconds); but a turn must not evict the other's caches."""
 
     @property
     def rows(self) -> int:
@@ -81,7 +82,11 @@ class Size:
 
 SIZES = {
     "tiny": Size("tiny", 32, (64, 64), 256, steps=160, epochs=5, repeats=10),
-    "medium": Size("medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=6),
+    # A medium step's weights, gradients and AdamW state (about 30 MB) fill the caches: taking
+    # turns step by step, each step would start on the other contender's leftovers.
+    "medium": Size(
+        "medium", 256, (1024, 1024), 256, steps=30, epochs=4, repeats=8, steps_per_turn=30
+    ),
 }
 
 
