@@ -1,14 +1,15 @@
-"""Contenders that take turns epoch by epoch, each in a thread of its own, in one process.
+"""Contenders that take turns, each in a thread of its own, in one process.
 
-On a shared machine the speed of a core drifts by tens of percent within seconds (a
+On a shared machine the speed of a core drifts by tens of percent within a second (a
 neighbour's load, the clock). Run one after another, two contenders' runs seconds apart
-see different machines; taking turns an epoch at a time, epoch e of every contender runs
-within the same second or two, and their ratio, epoch by epoch, keeps little of the drift.
+see different machines; taking turns a step or an epoch at a time, the same stretch of
+work of each runs within milliseconds of the other's, and their ratio keeps little of
+the drift.
 
 Only the thread whose turn it is runs: the others wait on a condition variable, so no two
 contenders ever share the core, and the process's CPU time during a turn is that
-contender's. A contender calls `turn()` after each timed epoch: it hands over to the next
-one and waits to be handed back.
+contender's. A contender calls `turn()` at the end of each turn (steps.py's TurnClock
+decides when): it hands over to the next one and waits to be handed back.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 Turn = Callable[[], None]
-"""Called by a contender after each timed epoch."""
+"""Called by a contender at the end of each of its turns."""
 
 
 class Lockstep:
