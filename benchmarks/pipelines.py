@@ -74,15 +74,19 @@ class OnePermutation(Sampler[int]):
 
 
 def alternating_epochs(
-    makers: dict[str, Callable[[], Iterable[Any]]], epochs: dict[str, int]
+    makers: dict[str, Callable[[], Iterable[Any]]], epochs: dict[str, int], repeat: int
 ) -> dict[str, list[Stamp]]:
-    """Each contender's epochs, timed, taking turns an epoch at a time in the mapping's order.
+    """One round: each contender's timed epochs, taking turns an epoch at a time.
 
-    The loaders are made once, untimed. Epoch e of every contender runs within a second
-    or so, so their ratio, epoch by epoch, keeps little of a shared machine's drift.
+    The loaders are made once, untimed; the order of the turns is rotated by `repeat`;
+    each contender's first epoch is its warm-up and is dropped. Epoch e of every contender
+    runs within a second or so, so their ratio, epoch by epoch, keeps little of a shared
+    machine's drift.
     """
-    loaders = {name: make() for name, make in makers.items()}
-    times: dict[str, list[Stamp]] = {name: [] for name in makers}
+    settle()
+    order = interleaved(list(makers), repeat)
+    loaders = {name: makers[name]() for name in order}
+    times: dict[str, list[Stamp]] = {name: [] for name in order}
     for epoch in range(max(epochs.values())):
         for name, loader in loaders.items():
             if epoch < epochs[name]:
@@ -90,7 +94,7 @@ def alternating_epochs(
                 for _batch in loader:
                     pass
                 times[name].append(now(CPU) - start)
-    return times
+    return {name: spans[1:] for name, spans in times.items()}
 
 
 def rows_for(name: str, label: str, items: int, times: list[Stamp]) -> dict[str, Any]:
@@ -179,12 +183,10 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
     times: dict[str, list[Stamp]] = {name: [] for name in contenders}
     epochs = {name: 1 + (slow_epochs if name == "per-row" else fast_epochs) for name in contenders}
     for repeat in range(repeats):
-        settle()
-        order = interleaved(list(contenders), repeat)
-        timed = alternating_epochs({name: contenders[name] for name in order}, epochs)
-        for name in order:
-            times[name] += timed[name][1:]  # the first is the warm-up
-            rate = rows / (median([t.cpu for t in timed[name][1:]]) or 1.0)
+        timed = alternating_epochs(contenders, epochs, repeat)
+        for name, spans in timed.items():
+            times[name] += spans
+            rate = rows / (median([t.cpu for t in spans]) or 1.0)
             print(f"  run {repeat + 1}/{repeats} {name:<10} {rate:>14,.0f} rows per CPU second")
     result_rows = [rows_for(name, labels_of[name], rows, times[name]) for name in contenders]
     return {
@@ -262,14 +264,12 @@ def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
     )
     print(f"image pipeline: {agreement}")
     repeats = 1 if is_quick else 8
+    epochs = dict.fromkeys(contenders, 3)  # a warm-up, then two timed passes
     times: dict[str, list[Stamp]] = {name: [] for name in contenders}
     with quiet():
         for repeat in range(repeats):
-            settle()
-            order = interleaved(list(contenders), repeat)
-            timed = alternating_epochs({n: contenders[n] for n in order}, dict.fromkeys(order, 3))
-            for name in order:
-                times[name] += timed[name][1:]  # the first is the warm-up
+            for name, spans in alternating_epochs(contenders, epochs, repeat).items():
+                times[name] += spans
     for name in contenders:
         rate = count / (median([t.cpu for t in times[name]]) or 1.0)
         print(f"  {name:<10} {rate:>10,.0f} images per CPU second")
@@ -404,13 +404,10 @@ def run_parquet(project: Path, is_quick: bool, workdir: Path) -> dict:
     agreement = "both yield every row once an epoch (sorted targets equal, column sums agree)"
     print(f"parquet pipeline: {rows:,} rows in row groups of {group_rows:,}; {agreement}")
     repeats = 1 if is_quick else 5
+    epochs = dict.fromkeys(contenders, 3)  # a warm-up, then two timed epochs
     times: dict[str, list[Stamp]] = {name: [] for name in contenders}
     for repeat in range(repeats):
-        settle()
-        order = interleaved(list(contenders), repeat)
-        turns = alternating_epochs({n: contenders[n] for n in order}, dict.fromkeys(order, 3))
-        for name in order:
-            timed = turns[name][1:]  # the first is the warm-up
+        for name, timed in alternating_epochs(contenders, epochs, repeat).items():
             times[name] += timed
             rate = rows / (median([t.cpu for t in timed]) or 1.0)
             print(f"  run {repeat + 1}/{repeats} {name:<10} {rate:>12,.0f} rows per CPU second")

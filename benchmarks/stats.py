@@ -89,12 +89,12 @@ def spread(values: Sequence[float]) -> tuple[float, float] | None:
 def paired_ratio(
     rounds: Sequence[float], baseline_rounds: Sequence[float]
 ) -> tuple[float, float, float] | None:
-    """Median, min and max over the rounds of value / baseline's value in the same round.
+    """Median, min and max over the pairs of value / the baseline's value that ran beside it.
 
-    Contenders run side by side in every round, so a round's ratio compares runs seconds
-    apart: a slow drift of a shared machine (a neighbour's load, the clock) cancels out of
-    it, where a ratio of two medians over the whole section keeps whatever drift fell
-    unevenly. None without rounds, or when the counts differ.
+    Paired values ran turn by turn, milliseconds to a second apart: a drift of a shared
+    machine (a neighbour's load, the clock) cancels out of their ratio, where a ratio of
+    two medians over the whole section keeps whatever drift fell unevenly. None without
+    values, or when the counts differ.
     """
     if not rounds or len(rounds) != len(baseline_rounds) or 0 in baseline_rounds:
         return None
@@ -111,8 +111,8 @@ def summarize(
 ) -> dict[str, Any]:
     """A result row: the contender, its samples' median, min, max and count, and a note.
 
-    `rounds` holds one value per interleaved round (the median of that round's samples),
-    for ratios paired round by round with another row (`paired_ratio`).
+    `rounds` holds one value per epoch, in the order the turns ran, for ratios paired
+    epoch by epoch with another row (`paired_ratio`).
     """
     low_high = spread(samples)
     return {
