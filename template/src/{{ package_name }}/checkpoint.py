@@ -23,7 +23,8 @@ from torch import nn
 
 from .errors import CheckpointError, CorruptCheckpointError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the loop's state in `train_state` (step, epoch, position in the epoch, best value)."""
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
@@ -52,9 +53,15 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise CorruptCheckpointError(
             f"{path}: unreadable or truncated checkpoint ({error})"
         ) from error
-    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+    if not isinstance(state, dict) or "format_version" not in state:
         raise CorruptCheckpointError(
             f"{path}: not a checkpoint written by this project (format {FORMAT_VERSION})"
+        )
+    if state["format_version"] != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: written in checkpoint format {state['format_version']}, and this version "
+            f"of the project reads format {FORMAT_VERSION}; evaluate or resume it with the "
+            "version that wrote it"
         )
     return state
 

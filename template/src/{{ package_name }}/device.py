@@ -65,6 +65,15 @@ class Runtime:
         return cls(device=device, amp_dtype=amp_dtype)
 
     @property
+    def memory_format(self) -> torch.memory_format:
+        """For 4-D weights and images: NHWC on CUDA, where cuDNN then picks tensor-core kernels.
+
+        `Module.to(memory_format=...)` changes only 4-D tensors: models without
+        convolutions are left as they are.
+        """
+        return torch.channels_last if self.device.type == "cuda" else torch.preserve_format
+
+    @property
     def pin_memory(self) -> bool:
         """Page-locked host batches make host-to-GPU copies asynchronous; useless elsewhere."""
         return self.device.type == "cuda"

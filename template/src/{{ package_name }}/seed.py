@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+import signal
 from typing import Any
 
 import numpy as np
@@ -20,16 +21,28 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         torch.backends.cudnn.benchmark = False
 
 
+def derive_seed(*numbers: int) -> int:
+    """A seed for a generator of its own, from numbers such as (seed, rank): well spread, stable."""
+    return int(np.random.SeedSequence([n % 2**63 for n in numbers]).generate_state(1)[0])
+
+
 def seed_worker(worker_id: int) -> None:
-    """DataLoader `worker_init_fn`: derive numpy's and python's seeds from torch's per-worker seed."""
+    """DataLoader `worker_init_fn`: seed numpy and python from torch's per-worker seed; ignore Ctrl-C.
+
+    torch seeds each worker with the loader's base seed + its id (make_loader draws the
+    base seed from (seed, rank)). Randomness that must survive a resume exactly belongs
+    in the training process (dropout, the image flips), whose generators checkpoints
+    save, not in workers.
+
+    SIGINT and SIGTERM sent to the whole process group (Ctrl-C in a terminal, a job
+    scheduler) are ignored here: the training process finishes its step, saves and shuts
+    the workers down, instead of finding them dead.
+    """
     worker_seed = torch.initial_seed() % 2**32
     np.random.seed(worker_seed)
     random.seed(worker_seed)
-
-
-def make_generator(seed: int) -> torch.Generator:
-    """A generator of its own for data order, so model code that draws random numbers cannot shift it."""
-    return torch.Generator().manual_seed(seed)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def rng_state() -> dict[str, Any]:
