@@ -86,9 +86,23 @@ def use_shared_torch(session: nox.Session) -> None:
     Path(own.strip(), "_shared_torch.pth").write_text(f"{shared}\n")
 
 
-WITH_SLOW_TESTS = {"defaults"}
-"""Combinations whose suites also run the tests marked slow (real runs with loader workers);
-the others deselect them, which keeps the default run within CI's budget."""
+def with_slow_tests(combinations: dict[str, dict[str, object]]) -> set[str]:
+    """The combinations whose suites also run the tests marked slow (real runs killed and
+    resumed, with and without loader workers): the first one of each kind of input
+    (tabular, text, images) with the fewest features, without `distributed`. The others
+    deselect them, which keeps the default run within CI's budget; `nox -s answers` runs
+    every test."""
+    chosen: dict[str, tuple[tuple[bool, int], str]] = {}
+    for name, answers in combinations.items():
+        resolved = resolve(answers)[0]
+        kind = "images" if resolved["data_format"] == "images" else str(resolved["input_kind"])
+        cost = (bool(resolved["distributed"]), len(resolved["features"]))
+        if kind not in chosen or cost < chosen[kind][0]:
+            chosen[kind] = (cost, name)
+    return {name for _, name in chosen.values()}
+
+
+WITH_SLOW_TESTS = with_slow_tests(COMBINATIONS)
 
 
 def check_project(
