@@ -3,7 +3,7 @@
 Tabular, rows/s of whole shuffled epochs of batches (nothing trains): the generated
 `make_loader` over the project's `InputDataset` (one gather per batch) vs randperm plus
 tensor slicing vs a per-row Dataset with the default collate, all in the same order
-from the same seed.
+(epoch e: a `randperm` seeded with SEED + e, as the generated loader draws it).
 
 Images, images/s per core (one process, one torch thread, no workers): the generated
 `InputDataset` (torchvision.io decoding, v2 transforms, a batch per call) vs an
@@ -56,21 +56,44 @@ class PerRow(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
         return self.numeric[row], self.categorical[row], self.target[row]
 
 
-class OnePermutation(Sampler[int]):
-    """Rows one at a time from one `randperm` per epoch: the generated loader's order.
+class EpochPermutation(Sampler[int]):
+    """Rows one at a time in the generated loader's order: epoch e's `randperm` seeded with SEED + e.
 
-    `RandomSampler` would draw a second permutation at the end of each epoch (and slice it
-    to nothing), which shifts every later epoch; its cost per row is the same.
+    Each iteration is the next epoch. (A `RandomSampler` whose generator is re-seeded
+    before each epoch gives the same rows at the same cost per row.)
     """
 
-    def __init__(self, rows: int, generator: torch.Generator) -> None:
-        self.rows, self.generator = rows, generator
+    def __init__(self, rows: int) -> None:
+        self.rows, self.epoch = rows, 0
 
     def __len__(self) -> int:
         return self.rows
 
     def __iter__(self) -> Iterator[int]:
-        return iter(torch.randperm(self.rows, generator=self.generator).tolist())
+        order = torch.Generator().manual_seed(SEED + self.epoch)
+        self.epoch += 1
+        return iter(torch.randperm(self.rows, generator=order).tolist())
+
+
+class EveryEpoch:
+    """An iterable whose n-th iteration is `epoch(n)`: epoch after epoch, as a training loop runs them."""
+
+    def __init__(self, epoch: Callable[[int], Iterator[Any]]) -> None:
+        self.epoch, self.count = epoch, 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self.count += 1
+        return self.epoch(self.count - 1)
+
+
+def epochs_of(loader: Any, set_epoch: Callable[[Any, int], None]) -> EveryEpoch:
+    """A generated loader iterated as `train()` does: `set_epoch(loader, e)` before epoch e."""
+
+    def epoch(number: int) -> Iterator[Any]:
+        set_epoch(loader, number)
+        return iter(loader)
+
+    return EveryEpoch(epoch)
 
 
 def alternating_epochs(
@@ -121,7 +144,6 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
     config_module = project_module(project, "config")
     inputs_module = project_module(project, "inputs")
     task_module = project_module(project, "task")
-    seed_module = project_module(project, "seed")
     sample_module = project_module(project, "sample_data")
     rows = BATCH * (8 if is_quick else 200)
     frame = sample_module.make_sample_frame(rows=rows, seed=SEED)
@@ -135,29 +157,21 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
     numeric, categorical, labels = dataset.numeric, dataset.categorical, dataset.target
 
     def generated() -> Iterable[Any]:
-        return data_module.make_loader(dataset, BATCH, CPU, 0, seed_module.make_generator(SEED))
+        loader = data_module.make_loader(dataset, BATCH, CPU, 0, SEED)
+        return epochs_of(loader, data_module.set_epoch)
 
     def raw() -> Iterable[Any]:
-        order = torch.Generator().manual_seed(SEED)
-
-        def batches() -> Iterator[tuple[torch.Tensor, ...]]:
-            perm = torch.randperm(rows, generator=order)
+        def batches(epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+            perm = torch.randperm(rows, generator=torch.Generator().manual_seed(SEED + epoch))
             for i in range(0, rows, BATCH):
                 index = perm[i : i + BATCH]
                 yield numeric[index], categorical[index], labels[index]
 
-        class Epochs:
-            def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-                return batches()
-
-        return Epochs()
+        return EveryEpoch(batches)
 
     def per_row() -> Iterable[Any]:
         rows_dataset = PerRow(numeric, categorical, labels)
-        # The generator goes to the sampler, as in make_loader: a DataLoader's own generator
-        # also seeds each iterator, which would shift the order.
-        sampler = OnePermutation(rows, torch.Generator().manual_seed(SEED))
-        return DataLoader(rows_dataset, batch_size=BATCH, sampler=sampler)
+        return DataLoader(rows_dataset, batch_size=BATCH, sampler=EpochPermutation(rows))
 
     contenders = {"raw": raw, "generated": generated, "per-row": per_row}
     labels_of = {
@@ -300,7 +314,6 @@ class ParquetEpochs:
 
     def __init__(self, project: Path, path: Path, chunk_rows: int) -> None:
         self.data = project_module(project, "data")
-        self.seed = project_module(project, "seed")
         streaming = project_module(project, "streaming")
         inputs = project_module(project, "inputs")
         task = project_module(project, "task")
@@ -318,21 +331,20 @@ class ParquetEpochs:
     def full_read(self) -> Iterable[Any]:
         import pandas as pd
 
-        epochs = self
+        def epoch(number: int) -> Iterator[Any]:
+            frame = pd.read_parquet(self.path)
+            dataset = self.data.make_dataset(
+                frame, self.column, self.encoder, self.target, str(self.path), True
+            )
+            loader = self.data.make_loader(dataset, BATCH, CPU, 0, SEED)
+            self.data.set_epoch(loader, number)
+            return iter(loader)
 
-        class Epochs:
-            def __iter__(self) -> Iterator[Any]:
-                frame = pd.read_parquet(epochs.path)
-                dataset = epochs.data.make_dataset(
-                    frame, epochs.column, epochs.encoder, epochs.target, str(epochs.path), True
-                )
-                generator = epochs.seed.make_generator(SEED)
-                return iter(epochs.data.make_loader(dataset, BATCH, CPU, 0, generator))
-
-        return Epochs()
+        return EveryEpoch(epoch)
 
     def streaming(self) -> Iterable[Any]:
-        return self.data.make_loader(self.split, BATCH, CPU, 0, self.seed.make_generator(SEED))
+        loader = self.data.make_loader(self.split, BATCH, CPU, 0, SEED)
+        return epochs_of(loader, self.data.set_epoch)
 
 
 def write_parquet(project: Path, path: Path, rows: int, group_rows: int) -> Path:
@@ -386,8 +398,8 @@ def run_parquet(project: Path, is_quick: bool, workdir: Path) -> dict:
     chunk_rows = 8192 if is_quick else config.data.chunk_rows
     group_rows = 2 * chunk_rows  # row groups of a few MB, as writers commonly make them
     path = write_parquet(project, workdir / "table.parquet", rows, group_rows)
-    epochs = ParquetEpochs(project, path, chunk_rows)
-    contenders = {"full-read": epochs.full_read, "streaming": epochs.streaming}
+    parquet = ParquetEpochs(project, path, chunk_rows)
+    contenders = {"full-read": parquet.full_read, "streaming": parquet.streaming}
     labels_of = {
         "full-read": "pd.read_parquet + make_dataset + make_loader (baseline)",
         "streaming": f"generated ParquetStream, chunk_rows {chunk_rows:,}",

@@ -135,7 +135,8 @@ def run_first_epoch(device: str, is_quick: bool, workdir: Path) -> dict:
     train_s = timed_run(
         [*command, "train", "train.epochs=1", f"train.device={device}"], project, env
     )
-    history = (project / "runs" / "default" / "history.jsonl").read_text().splitlines()
+    # The default out_dir is runs/{time}; runs/latest points at the newest run.
+    history = (project / "runs" / "latest" / "history.jsonl").read_text().splitlines()
     record = json.loads(history[0])
     rows = 0
     if (project / "data" / "train.csv").is_file():
