@@ -86,12 +86,15 @@ def use_shared_torch(session: nox.Session) -> None:
     Path(own.strip(), "_shared_torch.pth").write_text(f"{shared}\n")
 
 
-def with_slow_tests(combinations: dict[str, dict[str, object]]) -> set[str]:
-    """The combinations whose suites also run the tests marked slow (real runs killed and
-    resumed, with and without loader workers): the first one of each kind of input
-    (tabular, text, images) with the fewest features, without `distributed`. The others
-    deselect them, which keeps the default run within CI's budget; `nox -s answers` runs
-    every test."""
+def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, list[str]]:
+    """The pytest selection of each combination's suite, to keep the default run within CI's
+    budget (`nox -s answers` runs every test).
+
+    Tests marked slow (runs killed five times and resumed, checked bit for bit) run in one
+    combination of each kind of input (tabular, text, images): the one with the fewest
+    features, without `distributed`; those also marked `workers` (the same with loader
+    worker processes) in the defaults alone. The others deselect both.
+    """
     chosen: dict[str, tuple[tuple[bool, int], str]] = {}
     for name, answers in combinations.items():
         resolved = resolve(answers)[0]
@@ -99,17 +102,21 @@ def with_slow_tests(combinations: dict[str, dict[str, object]]) -> set[str]:
         cost = (bool(resolved["distributed"]), len(resolved["features"]))
         if kind not in chosen or cost < chosen[kind][0]:
             chosen[kind] = (cost, name)
-    return {name for _, name in chosen.values()}
+    slow = {name for _, name in chosen.values()}
+    return {
+        name: [] if name == "defaults" else ["-m", "not workers" if name in slow else "not slow"]
+        for name in combinations
+    }
 
 
-WITH_SLOW_TESTS = with_slow_tests(COMBINATIONS)
+SELECTION = test_selection(COMBINATIONS)
 
 
 def check_project(
-    session: nox.Session, answers: dict[str, object], name: str, slow: bool = True
+    session: nox.Session, answers: dict[str, object], name: str, selection: list[str]
 ) -> None:
-    """Render `answers`, install the project, run its tests (`slow`: also those marked slow),
-    ruff and mypy."""
+    """Render `answers`, install the project, run its tests (those `selection` picks: pytest
+    arguments), ruff and mypy."""
     use_shared_torch(session)
     project = Path(session.create_tmp()).resolve() / "project"  # nox may return it relative
     shutil.rmtree(project, ignore_errors=True)  # a reused session must not keep stale files
@@ -122,7 +129,6 @@ def check_project(
     REPORTS.mkdir(parents=True, exist_ok=True)
     # `python -m`: the tools live in the shared environment, which has no scripts on PATH here.
     junit = f"--junitxml={REPORTS / f'project-{name}.xml'}"
-    selection = [] if slow else ["-m", "not slow"]
     session.run("python", "-m", "pytest", "-q", *PARALLEL_PYTEST, *selection, junit, env=ONE_THREAD)
     session.run("python", "-m", "ruff", "check", ".")
     session.run("python", "-m", "ruff", "format", "--check", ".")
@@ -143,9 +149,7 @@ def tests(session: nox.Session) -> None:
 @nox.parametrize("combination", list(COMBINATIONS), ids=list(COMBINATIONS))
 def project(session: nox.Session, combination: str) -> None:
     """One combination of the covering set."""
-    check_project(
-        session, COMBINATIONS[combination], combination, slow=combination in WITH_SLOW_TESTS
-    )
+    check_project(session, COMBINATIONS[combination], combination, SELECTION[combination])
 
 
 @nox.session
@@ -155,7 +159,7 @@ def answers(session: nox.Session) -> None:
     for arg in session.posargs:
         key, _, value = arg.partition("=")
         given[key] = yaml.safe_load(value)
-    check_project(session, given, combination_id(given))
+    check_project(session, given, combination_id(given), [])
 
 
 @nox.session
