@@ -478,8 +478,10 @@ def run_own_tests(project: Path, *args: str, parallel: bool = False) -> str:
     pytest.importorskip("torch")
     path = os.pathsep.join(filter(None, [str(project / "src"), os.environ.get("PYTHONPATH")]))
     workers = ["-n", "auto"] if parallel else []
+    # Not the slow tests (runs killed and resumed): the project sessions run them.
+    fast = ["-m", "not slow"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *workers, *args],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *workers, *fast, *args],
         cwd=project,
         env={**os.environ, "PYTHONPATH": path, **({"OMP_NUM_THREADS": "1"} if parallel else {})},
         capture_output=True,

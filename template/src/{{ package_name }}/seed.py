@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,7 @@ def derive_seed(*numbers: int) -> int:
     return int(np.random.SeedSequence([n % 2**63 for n in numbers]).generate_state(1)[0])
 
 
-def seed_worker(worker_id: int) -> None:
+def seed_worker(worker_id: int, training_pid: int | None = None) -> None:
     """DataLoader `worker_init_fn`: seed numpy and python from torch's per-worker seed; ignore Ctrl-C.
 
     torch seeds each worker with the loader's base seed + its id (make_loader draws the
@@ -43,6 +46,23 @@ def seed_worker(worker_id: int) -> None:
     random.seed(worker_seed)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if training_pid is not None:
+        threading.Thread(target=exit_without, args=(training_pid,), daemon=True).start()
+
+
+def exit_without(training_pid: int) -> None:
+    """In a loader worker: exit once the training process is gone (killed with SIGKILL, say).
+
+    Started by a fork server, a worker's parent is that server, not the training process,
+    and torch's own watchdog watches the parent: without this, a killed run would leave
+    its workers, and the server waiting for them, behind for good. One wake-up a second.
+    """
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(training_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
 
 
 def rng_state() -> dict[str, Any]:
