@@ -481,7 +481,18 @@ def run_own_tests(project: Path, *args: str, parallel: bool = False) -> str:
     # Not the slow tests (runs killed and resumed): the project sessions run them.
     fast = ["-m", "not slow"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *workers, *fast, *args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            *workers,
+            *fast,
+            *args,
+        ],
         cwd=project,
         env={**os.environ, "PYTHONPATH": path, **({"OMP_NUM_THREADS": "1"} if parallel else {})},
         capture_output=True,
