@@ -164,7 +164,11 @@ def answers(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job: render the defaults, install, write the sample data, train, show the metrics."""
+    """The main job: render the defaults, install, write the sample data, train, evaluate, predict.
+
+    It closes with where the project and its run are, and what to try next; `.ci/run` runs
+    it beside the tests, so the README's first command cannot break unseen.
+    """
     use_shared_torch(session)
     project = Path(session.create_tmp()).resolve() / "demo"  # nox may return it relative
     shutil.rmtree(project, ignore_errors=True)
@@ -175,8 +179,26 @@ def demo(session: nox.Session) -> None:
     session.run(command, "sample-data")
     session.run(command, "train", *session.posargs)
     session.run(command, "evaluate")
-    session.run(command, "predict", "--input", "data/train.csv")
-    session.log((project / "runs" / "latest" / "metrics.json").read_text())
+    predictions = project / "predictions.csv"
+    session.run(command, "predict", "--input", "data/train.csv", "--output", str(predictions))
+    run = (project / "runs" / "latest").resolve()
+    metrics = json.loads((run / "metrics.json").read_text())
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("val_"))
+    session.log(
+        "\n".join(
+            [
+                f"demo: trained, {shown}",
+                f"  project:     {project}",
+                f"  run folder:  {run}",
+                f"  predictions: {predictions}",
+                "  next:",
+                f"    cd {project} && . {Path(session.bin) / 'activate'}",
+                f"    {command} train train.epochs=3   # another run, in runs/<time>/",
+                f"    {command} plot                   # its curves, from runs/latest",
+                f"    {command} doctor                 # checks data, model and step",
+            ]
+        )
+    )
 
 
 @nox.session

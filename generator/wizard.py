@@ -262,7 +262,11 @@ def questionary_ask(input: Any = None, output: Any = None) -> Ask:
     def ask(prompt: Prompt) -> Any:
         question: questionary.Question
         if prompt.kind == "confirm":
-            question = questionary.confirm(prompt.message, default=bool(prompt.default), **io)
+            # auto_enter=False: "n" alone would submit, and the Enter a person types after it
+            # would accept the next question unseen.
+            question = questionary.confirm(
+                prompt.message, default=bool(prompt.default), auto_enter=False, **io
+            )
         elif prompt.kind == "select":
             choices = [questionary.Choice(title=label, value=v) for label, v in prompt.choices]
             default = prompt.default if prompt.default in [v for _, v in prompt.choices] else None

@@ -51,6 +51,8 @@ def test_ci_runs_the_two_commands_as_written() -> None:
     demo, tests = the_two_commands()
     ci_run = (TEMPLATE_ROOT / ".ci" / "run").read_text().splitlines()
     assert any(line.startswith(f"{tests} ") for line in ci_run), ".ci/run runs another command"
+    main_job = demo.split(" && ")[-1]  # .ci/run has installed the generator already
+    assert any(line.startswith(f"{main_job} ") for line in ci_run), ".ci/run skips the main job"
     workflow = yaml.safe_load((TEMPLATE_ROOT / ".github" / "workflows" / "ci.yml").read_text())
     runs = {}
     for name, job in workflow["jobs"].items():

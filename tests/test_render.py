@@ -124,3 +124,13 @@ def test_copier_refuses_bad_answers_with_the_validator_message(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         render_project(**answers)
+
+
+def test_pre_commit_runs_the_ruff_of_the_dev_dependencies(render_project: Render) -> None:
+    """Two ruffs format differently: the hook's must be the one `pip install -e '.[dev]'` gets."""
+    project = render_project()
+    hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    (rev,) = [r["rev"] for r in hooks["repos"] if r["repo"].endswith("/ruff-pre-commit")]
+    pyproject = (project / "pyproject.toml").read_text()
+    (pin,) = re.findall(r'"ruff~=([0-9.]+)"', pyproject)
+    assert rev == f"v{pin}"

@@ -135,7 +135,7 @@ def test_questionary_prompts_answer_each_kind_of_question() -> None:
         "project_name": CLEAR + "churn-model" + ENTER,  # text
         "task": DOWN + ENTER,  # select
         "features": SPACE + ENTER,  # checkbox: toggle the first choice
-        "pre_commit": "n",  # confirm
+        "pre_commit": "n" + ENTER,  # confirm
     }
     with create_pipe_input() as pipe:
         pipe.send_text(keys_for({}, special, confirm=""))
@@ -145,6 +145,17 @@ def test_questionary_prompts_answer_each_kind_of_question() -> None:
     assert answers["task"] == load_questions()["task"].values[1]
     assert answers["features"] == toggled
     assert answers["pre_commit"] is False
+
+
+def test_a_y_n_answer_waits_for_enter_so_the_next_question_is_not_skipped() -> None:
+    """A person types `n` then Enter: both belong to the yes/no question, not the next one."""
+    confirm = Prompt("pre_commit", "confirm", "bool", "Pre-commit?", (), True)
+    text = Prompt("description", "text", "str", "Description", (), "the default")
+    with create_pipe_input() as pipe:
+        pipe.send_text("n" + ENTER + CLEAR + "typed" + ENTER)
+        ask = wizard.questionary_ask(pipe, DummyOutput())
+        assert ask(confirm) is False
+        assert ask(text) == "typed"
 
 
 def test_an_invalid_answer_is_asked_again_with_the_validator_message(
@@ -368,7 +379,7 @@ def test_ctrl_c_while_rendering_leaves_nothing_behind(
 def test_declining_the_summary_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_interactive(["new", str(tmp_path / "p"), *FROM_HEAD], keys_for({}, {}, "n"))
+    code = run_interactive(["new", str(tmp_path / "p"), *FROM_HEAD], keys_for({}, {}, "n" + ENTER))
     out = capsys.readouterr().out
     assert code == 1
     assert "Summary" in out and "project_name" in out
