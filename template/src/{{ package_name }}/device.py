@@ -43,6 +43,21 @@ def select_device(requested: str) -> torch.device:
     return fallback
 
 
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `device` with train.amp on: bf16 from Ampere on, fp16 before, else None.
+
+    bf16 needs tensor cores of compute capability 8.0 (A100, RTX 30xx) or later.
+    `torch.cuda.is_bf16_supported()` also says yes on older GPUs (V100, T4), which
+    emulate bf16 several times slower than their fp16 tensor cores run fp16; fp16
+    there, with the gradient scaler against underflow. CPU and MPS train in fp32:
+    bf16 autocast is slower than fp32 on most CPUs, and mixed precision on MPS is
+    left off, untested by this template.
+    """
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.get_device_capability(device) >= (8, 0) else torch.float16
+
+
 @dataclass(frozen=True)
 class Runtime:
     """Where tensors live and in which precision the forward pass runs."""
@@ -54,15 +69,16 @@ class Runtime:
     @classmethod
     def create(cls, requested: str, amp: bool, deterministic: bool = False) -> Runtime:
         device = select_device(requested)
-        amp_dtype = None
         if device.type == "cuda":
             # TF32 matmuls: ~2-3x faster fp32 on Ampere and later, at ~1e-3 relative precision.
             torch.set_float32_matmul_precision("high")
             torch.backends.cudnn.benchmark = not deterministic
-            if amp:
-                amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        # MPS and CPU train in fp32: fp16 on MPS has no gradient scaler, bf16 on CPU is slower.
-        return cls(device=device, amp_dtype=amp_dtype)
+        return cls(device=device, amp_dtype=amp_dtype(device) if amp else None)
+
+    def on(self, device: torch.device) -> Runtime:
+        """The same settings on another device (a process's own GPU), its precision chosen anew."""
+        dtype = amp_dtype(device) if self.amp_dtype is not None else None
+        return Runtime(device=device, amp_dtype=dtype)
 
     @property
     def memory_format(self) -> torch.memory_format:

@@ -5,7 +5,7 @@ import signal
 
 
 class InputError(Exception):
-    """Bad input from the user (a config, a data file, a checkpoint); the message says where."""
+    """Bad input from the user (a config, a data file, a checkpoint, an output path); the message says where."""
 
 
 class ConfigError(InputError):
@@ -22,6 +22,11 @@ class CheckpointError(InputError):
 
 class CorruptCheckpointError(CheckpointError):
     """A checkpoint file is truncated or unreadable (as opposed to refused as unsafe)."""
+
+
+class OutputError(InputError):
+    """An output file or folder cannot be written: a file in the way, a read-only folder, a
+    full disk, or a file that is there already (without --force); the message names the path."""
 
 
 class TrainingError(Exception):
