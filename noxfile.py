@@ -90,7 +90,8 @@ def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, list
     """The pytest selection of each combination's suite, to keep the default run within CI's
     budget (`nox -s answers` runs every test).
 
-    Tests marked slow (runs killed five times and resumed, checked bit for bit) run in one
+    Tests marked slow (runs killed five times and resumed, checked bit for bit; a signal
+    to the process group; the README's commands, each a process of its own) run in one
     combination of each kind of input (tabular, text, images): the one with the fewest
     features, without `distributed`; those also marked `workers` (the same with loader
     worker processes) in the defaults alone. The others deselect both.
@@ -183,11 +184,12 @@ def demo(session: nox.Session) -> None:
     session.run(command, "predict", "--input", "data/train.csv", "--output", str(predictions))
     run = (project / "runs" / "latest").resolve()
     metrics = json.loads((run / "metrics.json").read_text())
-    shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("val_"))
+    figures = {k: v for k, v in metrics.items() if k not in ("best_epoch", "skipped_fp16_steps")}
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in figures.items())
     session.log(
         "\n".join(
             [
-                f"demo: trained, {shown}",
+                f"demo: trained; validation {shown}",
                 f"  project:     {project}",
                 f"  run folder:  {run}",
                 f"  predictions: {predictions}",
