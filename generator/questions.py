@@ -86,17 +86,20 @@ def _compiled(source: str, root: Path) -> Template:
 
 
 def resolve(
-    answers: dict[str, Any], root: Path = TEMPLATE_ROOT
+    answers: dict[str, Any], root: Path = TEMPLATE_ROOT, destination: str | Path | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Fill in defaults and evaluate `when` and validators in order, as Copier does.
 
+    `destination`: the folder the project is for, which defaults may read as Copier's
+    `_copier_conf.dst_path` (project_name's does); without it they read an empty path.
     Returns (the answers of the questions that are asked, {question: validator message}).
     """
 
     def render(source: str) -> str:
         return _compiled(source, root).render(**context)
 
-    context: dict[str, Any] = {}
+    dst_path = "" if destination is None else str(destination)
+    context: dict[str, Any] = {"_copier_conf": {"dst_path": dst_path}}
     asked: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for question in load_questions(root).values():

@@ -9,6 +9,9 @@ import copier
 
 from generator.questions import TEMPLATE_ROOT
 
+DEFAULT_PROJECT_NAME = "my-torch-project"
+"""copier.yml's project_name for a destination folder whose name has no letter in it."""
+
 
 def render(
     answers: dict[str, Any],
@@ -19,14 +22,18 @@ def render(
 ) -> Path:
     """Render the template at `src` (a git repository or URL) into `dst` with `answers`.
 
-    Unanswered questions take their defaults. `vcs_ref="HEAD"` renders the working tree
-    of a local checkout (uncommitted changes included); `None` renders the newest release
-    tag. Invalid answers raise ValueError naming the question.
+    Unanswered questions take their defaults, but for project_name: Copier's default is
+    the name of `dst`, and callers render into folders of any name (temporary ones, the
+    wizard's staging folder) whose package they then import, so it is `my-torch-project`
+    here unless `answers` say otherwise (the wizard passes the one `dst` would give).
+    `vcs_ref="HEAD"` renders the working tree of a local checkout (uncommitted changes
+    included); `None` renders the newest release tag. Invalid answers raise ValueError
+    naming the question.
     """
     copier.run_copy(
         str(src),
         str(dst),
-        data=answers,
+        data={"project_name": DEFAULT_PROJECT_NAME, **answers},
         defaults=True,
         unsafe=False,
         vcs_ref=vcs_ref,

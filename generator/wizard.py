@@ -398,17 +398,19 @@ def ask_answers(
     ask: Ask,
     root: Path = TEMPLATE_ROOT,
     advise: Advise | None = None,
+    destination: str | Path | None = None,
 ) -> dict[str, Any]:
     """Ask, in copier.yml's order, every question whose `when` holds and that `given` lacks.
 
-    The default shown is copier.yml's (rendered against the answers so far), or the
-    advice's preselection. An answer a validator refuses is asked again under its message.
+    The default shown is copier.yml's (rendered against the answers so far and the
+    `destination` folder), or the advice's preselection. An answer a validator refuses is
+    asked again under its message.
     """
     answers = dict(given)
     for question in load_questions(root).values():
         if question.name in given:
             continue
-        asked = resolve(answers, root)[0]
+        asked = resolve(answers, root, destination)[0]
         if question.name not in asked:
             continue
         default = asked[question.name]
@@ -518,7 +520,7 @@ def new(args: argparse.Namespace, ask: Ask | None) -> int:
                 hardware = detect()
                 print(f"This machine: {hardware.describe()}")
                 advise = hardware_advice(hardware, root)
-            answers = ask_answers(answers, ask, root, advise)
+            answers = ask_answers(answers, ask, root, advise, destination=dest.absolute())
             print(f"\nSummary ({template.src} at {template.ref}):\n{summary(answers, root)}")
             confirm = Prompt(
                 "confirm", "confirm", "bool", f"Create the project in {dest}?", (), True
@@ -526,6 +528,10 @@ def new(args: argparse.Namespace, ask: Ask | None) -> int:
             if not ask(confirm):
                 print("Nothing written.")
                 return 1
+        # The project's name comes from `dest`: render_into renders into a staging folder.
+        answers.setdefault(
+            "project_name", resolve(answers, root, dest.absolute())[0]["project_name"]
+        )
         try:
             render_into(answers, dest, template.src, template.ref, overwrite=args.overwrite)
         except ValueError as error:  # a validator resolve() does not know of
