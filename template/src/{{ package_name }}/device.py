@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -35,12 +36,18 @@ def select_device(requested: str) -> torch.device:
     if available[requested]:
         return detect_device() if requested == "cuda" else torch.device(requested)
     fallback = detect_device()
+    warn_fallback(requested, fallback.type)
+    return fallback
+
+
+@functools.cache
+def warn_fallback(requested: str, fallback: str) -> None:
+    """Say once per process that `requested` is missing: `train` asks for a device again to draw its plots."""
     print(
         f"warning: train.device={requested} but no {requested.upper()} device is available; "
-        f"using {fallback.type}",
+        f"using {fallback}",
         file=sys.stderr,
     )
-    return fallback
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
@@ -115,7 +122,8 @@ class Runtime:
             props = torch.cuda.get_device_properties(self.device)
             name = f" ({props.name}, {props.total_memory / 2**30:.0f} GiB)"
         elif self.device.type == "cpu":
-            name = f" ({torch.get_num_threads()} threads)"
+            threads = torch.get_num_threads()
+            name = f" ({threads} thread{'' if threads == 1 else 's'})"
         else:
             name = ""
         return f"device: {self.device}{name}, precision: {precision}"
