@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from dataclasses import dataclass
 
@@ -22,6 +23,14 @@ def detect_device() -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask where the OS keeps one (taskset, Slurm
+    and container cpusets narrow it; `os.cpu_count()` counts the whole machine)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def select_device(requested: str) -> torch.device:
