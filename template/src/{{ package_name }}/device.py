@@ -59,8 +59,15 @@ def warn_fallback(requested: str, fallback: str) -> None:
     )
 
 
-def amp_dtype(device: torch.device) -> torch.dtype | None:
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+"""train.amp_dtype's values besides `auto`."""
+
+
+def amp_dtype(device: torch.device, choice: str = "auto") -> torch.dtype | None:
     """The autocast dtype for `device` with train.amp on: bf16 from Ampere on, fp16 before, else None.
+
+    `choice` (train.amp_dtype) bf16 or fp16 forces that dtype on CUDA: to check the fp16
+    path and its gradient scaler on a card that would pick bf16, or bf16 on an older one.
 
     bf16 needs tensor cores of compute capability 8.0 (A100, RTX 30xx) or later.
     `torch.cuda.is_bf16_supported()` also says yes on older GPUs (V100, T4), which
@@ -71,6 +78,8 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
     """
     if device.type != "cuda":
         return None
+    if choice in AMP_DTYPES:
+        return AMP_DTYPES[choice]
     return torch.bfloat16 if torch.cuda.get_device_capability(device) >= (8, 0) else torch.float16
 
 
@@ -81,20 +90,25 @@ class Runtime:
     device: torch.device
     amp_dtype: torch.dtype | None
     """bf16 or fp16 under autocast; None runs everything in fp32."""
+    amp_choice: str = "auto"
+    """train.amp_dtype: auto, bf16 or fp16; what `on` chooses by for another device."""
 
     @classmethod
-    def create(cls, requested: str, amp: bool, deterministic: bool = False) -> Runtime:
+    def create(
+        cls, requested: str, amp: bool, deterministic: bool = False, amp_choice: str = "auto"
+    ) -> Runtime:
         device = select_device(requested)
         if device.type == "cuda":
             # TF32 matmuls: ~2-3x faster fp32 on Ampere and later, at ~1e-3 relative precision.
             torch.set_float32_matmul_precision("high")
             torch.backends.cudnn.benchmark = not deterministic
-        return cls(device=device, amp_dtype=amp_dtype(device) if amp else None)
+        dtype = amp_dtype(device, amp_choice) if amp else None
+        return cls(device=device, amp_dtype=dtype, amp_choice=amp_choice)
 
     def on(self, device: torch.device) -> Runtime:
         """The same settings on another device (a process's own GPU), its precision chosen anew."""
-        dtype = amp_dtype(device) if self.amp_dtype is not None else None
-        return Runtime(device=device, amp_dtype=dtype)
+        dtype = amp_dtype(device, self.amp_choice) if self.amp_dtype is not None else None
+        return Runtime(device=device, amp_dtype=dtype, amp_choice=self.amp_choice)
 
     @property
     def memory_format(self) -> torch.memory_format:
