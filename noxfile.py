@@ -40,7 +40,8 @@ TORCH = os.environ.get("TORCH_SPEC", "torch==2.14.1 torchvision==0.29.1").split(
 SHARED_DEPS = [
     *("numpy", "pandas", "pyarrow", "pyyaml", "tqdm", "pytest", "pytest-xdist", "ruff", "mypy"),
     *("types-PyYAML", "types-tqdm"),
-    *("tensorboard", "onnx", "onnxruntime", "safetensors", "hypothesis", "matplotlib"),
+    *("tensorboard", "onnx", "onnxscript", "onnxruntime", "safetensors", "hypothesis"),
+    *("matplotlib", "torchao", "torchcodec"),
 ]
 """The generated projects' other heavy dependencies, installed once with torch (and pytest-xdist,
 which runs their tests on every core)."""

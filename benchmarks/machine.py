@@ -11,6 +11,7 @@ from pathlib import Path
 PACKAGES = (
     "torch",
     "torchvision",
+    "torchcodec",
     "lightning",
     "accelerate",
     "copier",

@@ -6,9 +6,12 @@ tensor slicing vs a per-row Dataset with the default collate, all in the same or
 (epoch e: a `randperm` seeded with SEED + e, as the generated loader draws it).
 
 Images, images/s per core (one process, one torch thread, no workers): the generated
-`InputDataset` (torchvision.io decoding, v2 transforms, a batch per call) vs an
-ImageFolder-style PIL pipeline (PIL open + convert, torchvision.transforms, per item,
-default collate), in folder order, on the images project's drawn sample images.
+`InputDataset` (TorchCodec decoding, Pillow's reduced-scale decoding of large JPEGs, v2
+transforms, a batch per call) vs an ImageFolder-style PIL pipeline (PIL open + convert,
+torchvision.transforms, per item, default collate), in folder order, on the images
+project's drawn sample PNGs and on large photo-like JPEGs; beside them the same
+`InputDataset` with other decoders: torchvision.io's (the project's before TorchCodec),
+Pillow alone (its fallback without TorchCodec) and TorchCodec for every pixel.
 
 Parquet, rows/s of whole epochs from the file to shuffled batches: a full read
 (`pd.read_parquet`, then the generated `make_dataset` and `make_loader`, as without
@@ -22,6 +25,7 @@ with the wall-time rates beside them.
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import re
@@ -221,31 +225,71 @@ def run_tabular(project: Path, is_quick: bool) -> dict:
     }
 
 
-def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
+LARGE_JPEG = (1024, 768)
+"""The photos of the second image set: (width, height), drawn and saved at JPEG quality 90."""
+
+
+def write_photos(folder: Path, count: int) -> None:
+    """`count` photo-like JPEGs of LARGE_JPEG pixels (gradients and noise) in two class folders."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(SEED)
+    width, height = LARGE_JPEG
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    for i in range(count):
+        turn = rng.uniform(0.5, 2.0, size=3).astype(np.float32)
+        shade = [
+            np.sin(xs / width * 6 * turn[c] + c) * np.cos(ys / height * 4 * turn[c])
+            for c in range(3)
+        ]
+        pixels = 128 + 90 * np.stack(shade, axis=-1) + rng.normal(0, 8, (height, width, 3))
+        (folder / f"class{i % 2}").mkdir(parents=True, exist_ok=True)
+        image = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+        image.save(folder / f"class{i % 2}" / f"{i:04d}.jpg", quality=90)
+
+
+def torchvision_decode(path: str, size: int) -> torch.Tensor:
+    """The images project's decoding before TorchCodec: torchvision.io's (deprecated since 0.29)."""
+    from torchvision.io import ImageReadMode, decode_image
+
+    image = decode_image(path, mode=ImageReadMode.RGB)
+    if image.ndim == 4:
+        image = image[0]
+    if image.dtype == torch.uint16:
+        image = image.to(torch.int32).bitwise_right_shift(8).to(torch.uint8)
+    return image
+
+
+def with_decoder(dataset: Any, decode: Callable[[str, int], torch.Tensor]) -> Any:
+    """A copy of the generated InputDataset whose images `decode(path, image_size)` decodes."""
+    clone = copy.copy(dataset)
+    clone.load = lambda row: decode(clone.paths[row], clone.image_size)
+    return clone
+
+
+def image_set(
+    project: Path, folder: Path, tag: str, decoders: dict[str, tuple[str, Callable[..., Any]]]
+) -> tuple[dict[str, Callable[[], Iterable[Any]]], dict[str, str], str]:
+    """The contenders on the images of `folder` (class subfolders): loaders, labels, agreement.
+
+    `decoders` maps a name to its label and a decode(path, image_size) that stands in for
+    the generated one (None: the generated pipeline itself). Each contender yields the
+    images of `folder` once per iteration, in folder order, without augmentation; their
+    labels must match the PIL baseline's, and their pixels be within 0.05 on average.
+    """
     from torchvision import datasets, transforms
 
-    torch.set_num_threads(1)  # per core: one process, one thread, no workers
     data_module = project_module(project, "data")
-    config_module = project_module(project, "config")
     inputs_module = project_module(project, "inputs")
     task_module = project_module(project, "task")
-    sample_module = project_module(project, "sample_data")
-    config = config_module.Config()
-    folder = workdir / "images"
-    count = 60 if is_quick else 600
-    with quiet():
-        sample_module.write_sample_data(folder, rows=count, seed=SEED)
+    config = project_module(project, "config").Config()
     frame = data_module.read_table(folder)
     where = str(folder)
     encoder = inputs_module.InputEncoder.fit(frame, config.inputs, config.data.target, where)
     target = task_module.Target.fit(frame[config.data.target], where)
-    # No augmentation (train=False) in either pipeline, so their outputs can be compared.
     dataset = data_module.make_dataset(frame, config.data.target, encoder, target, where)
     size, batch = encoder.image_size, config.train.batch_size
-
-    def generated() -> Iterable[Any]:
-        return data_module.make_loader(dataset, batch, CPU, 0)
-
     pil_transform = transforms.Compose(
         [
             transforms.Resize((size, size)),
@@ -253,40 +297,108 @@ def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
             transforms.Normalize([0.5] * 3, [0.5] * 3),
         ]
     )
-
-    def pil() -> Iterable[Any]:
-        return DataLoader(datasets.ImageFolder(str(folder), pil_transform), batch_size=batch)
-
-    contenders = {"pil": pil, "generated": generated}
-    labels_of = {
-        "pil": "PIL ImageFolder-style, per item (baseline)",
-        "generated": "generated: torchvision.io decode + v2 transforms, per batch",
+    makers: dict[str, Callable[[], Iterable[Any]]] = {
+        f"pil{tag}": lambda: DataLoader(
+            datasets.ImageFolder(str(folder), pil_transform), batch_size=batch
+        )
     }
+    labels = {f"pil{tag}": "PIL ImageFolder-style, per item (baseline)"}
+    for name, (label, decode) in decoders.items():
+        variant = dataset if decode is None else with_decoder(dataset, decode)
+        makers[name + tag] = lambda variant=variant: data_module.make_loader(variant, batch, CPU, 0)
+        labels[name + tag] = label
     with quiet():
-        first = [as_tuples(b) for b in generated()]
-        second = [as_tuples(b) for b in pil()]
-    images_a, targets_a = torch.cat([b[0] for b in first]), torch.cat([b[-1] for b in first])
-    images_b, targets_b = torch.cat([b[0] for b in second]), torch.cat([b[-1] for b in second])
-    if images_a.shape != images_b.shape or not torch.equal(targets_a, targets_b):
-        raise AssertionError("the two image pipelines do not yield the same images and labels")
-    difference = (images_a - images_b).abs().mean().item()
-    if difference > 0.05:
-        raise AssertionError(f"the image pipelines' pixels differ by {difference:.3f} on average")
+        batches = {name: [as_tuples(b) for b in make()] for name, make in makers.items()}
+    images = {name: torch.cat([b[0] for b in seen]) for name, seen in batches.items()}
+    targets = {name: torch.cat([b[-1] for b in seen]) for name, seen in batches.items()}
+    reference = f"pil{tag}"
+    differences = []
+    for name in makers:
+        if images[name].shape != images[reference].shape or not torch.equal(
+            targets[name], targets[reference]
+        ):
+            raise AssertionError(f"{name}: not the images and labels of the PIL pipeline")
+        differences.append((images[name] - images[reference]).abs().mean().item())
+    if max(differences) > 0.05:
+        raise AssertionError(f"the image pipelines' pixels differ by {max(differences):.3f}")
     agreement = (
-        f"same {len(targets_a)} images, labels and shape {tuple(images_a.shape[1:])}; mean "
-        f"absolute pixel difference {difference:.1e} on the [-1, 1] scale (resampling differs)"
+        f"same {len(targets[reference])} images, labels and shape "
+        f"{tuple(images[reference].shape[1:])}; mean absolute pixel difference to PIL's at most "
+        f"{max(differences):.1e} on the [-1, 1] scale (resampling and reduced-scale decoding)"
     )
-    print(f"image pipeline: {agreement}")
+    return makers, labels, agreement
+
+
+def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
+    """Images per CPU second on the drawn sample PNGs and on large JPEGs, each set against PIL.
+
+    The rows of the JPEG set are paired with that set's own PIL rows (`baseline_rounds`).
+    """
+    import warnings
+
+    torch.set_num_threads(1)  # per core: one process, one thread, no workers
+    # The "before" rows measure torchvision.io's decoders, deprecated for TorchCodec: the
+    # generated project no longer uses them; here they are the measure of the change.
+    warnings.filterwarnings("ignore", "The image decoding and encoding", DeprecationWarning)
+    inputs_module = project_module(project, "inputs")
+    sample_module = project_module(project, "sample_data")
+    config = project_module(project, "config").Config()
+    count = 60 if is_quick else 600
+    photos = 8 if is_quick else 48
     repeats = 1 if is_quick else 8
-    epochs = dict.fromkeys(contenders, 3)  # a warm-up, then two timed passes
-    times: dict[str, list[Stamp]] = {name: [] for name in contenders}
     with quiet():
-        for repeat in range(repeats):
-            for name, spans in alternating_epochs(contenders, epochs, repeat).items():
-                times[name] += spans
-    for name in contenders:
-        rate = count / (median([t.cpu for t in times[name]]) or 1.0)
-        print(f"  {name:<10} {rate:>10,.0f} images per CPU second")
+        sample_module.write_sample_data(workdir / "images", rows=count, seed=SEED)
+    write_photos(workdir / "photos", photos)
+    before = ("before: torchvision.io decode (deprecated) + v2, per batch", torchvision_decode)
+    pillow = (
+        "Pillow decode (draft for large JPEGs; the fallback without TorchCodec) + v2, per batch",
+        inputs_module.decode_with_pil,
+    )
+    full = (
+        "TorchCodec decode, every pixel (no draft) + v2, per batch",
+        lambda path, size: inputs_module.decode(path, 0),
+    )
+    sets = {
+        "": (
+            workdir / "images",
+            {
+                "generated": ("generated: TorchCodec decode + v2 transforms, per batch", None),
+                "torchvision": before,
+                "pillow": pillow,
+            },
+        ),
+        "-jpeg": (
+            workdir / "photos",
+            {
+                "generated": (
+                    "generated: Pillow draft decode (JPEGs 4x the size) + v2, per batch",
+                    None,
+                ),
+                "torchcodec": full,
+                "torchvision": before,
+            },
+        ),
+    }
+    results: dict[str, Any] = {"rows": [], "agreement": []}
+    for tag, (folder, decoders) in sets.items():
+        makers, labels, agreement = image_set(project, folder, tag, decoders)
+        items = count if tag == "" else photos
+        results["agreement"].append(f"{folder.name}: {agreement}")
+        epochs = dict.fromkeys(makers, 3)  # a warm-up, then two timed passes
+        times: dict[str, list[Stamp]] = {name: [] for name in makers}
+        with quiet():
+            for repeat in range(repeats):
+                for name, spans in alternating_epochs(makers, epochs, repeat).items():
+                    times[name] += spans
+        rows = [rows_for(name, labels[name], items, times[name]) for name in makers]
+        for row in rows:
+            rate = items / (median([t.cpu for t in times[row["name"]]]) or 1.0)
+            print(f"  {row['name']:<18} {rate:>10,.1f} images per CPU second")
+            if tag:
+                row["label"] = f"{LARGE_JPEG[0]}x{LARGE_JPEG[1]} JPEGs: {row['label']}"
+                row["baseline_rounds"] = rows[0]["rounds"]
+        results["rows"] += rows
+    print("image pipeline: " + "; ".join(results["agreement"]))
     return {
         "section": "image-pipeline",
         "title": "Image pipeline, images per CPU second (one process, one thread, no workers)",
@@ -295,12 +407,16 @@ def run_images(project: Path, is_quick: bool, workdir: Path) -> dict:
         "secondary_header": "median images/s (wall)",
         "higher_is_better": True,
         "baseline": "pil",
-        "rows": [rows_for(name, labels_of[name], count, times[name]) for name in contenders],
-        "agreement": agreement,
-        "notes": [],
+        "rows": results["rows"],
+        "agreement": "; ".join(results["agreement"]),
+        "notes": [
+            "the JPEG rows' ratios are to the JPEG set's own PIL row (paired with its epochs)"
+        ],
         "setup": (
-            f"{count} drawn PNGs (40-72 px, every fifth grayscale) resized to {size}x{size}, "
-            f"batch {batch}, {repeats} interleaved runs of 2 timed passes, turn by turn"
+            f"{count} drawn PNGs (40-72 px, every fifth grayscale) and {photos} photo-like "
+            f"{LARGE_JPEG[0]}x{LARGE_JPEG[1]} JPEGs (quality 90), each resized to "
+            f"{config.inputs.image_size}x{config.inputs.image_size}, batch "
+            f"{config.train.batch_size}, {repeats} interleaved runs of 2 timed passes, turn by turn"
         ),
     }
 

@@ -50,7 +50,7 @@ def write_atomically(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Pat
 
 
 def write_path_atomically(path: str | Path, write: Callable[[Path], Any]) -> Path:
-    """`write_atomically` for writers that take a path, not a file (ONNX, TorchScript).
+    """`write_atomically` for writers that take a path, not a file (ONNX).
 
     `write` gets the temporary file's path; what it writes there is synced and renamed.
     """
