@@ -31,7 +31,7 @@ from generator.matrix import combination_id, covering_set  # noqa: E402
 from generator.questions import resolve  # noqa: E402
 from generator.render import render  # noqa: E402
 
-nox.options.sessions = ["tests", "project", "update", "benchmarks"]
+nox.options.sessions = ["tests", "project", "update", "benchmarks", "gpu"]
 logging.getLogger("plumbum").setLevel(logging.WARNING)  # copier's git calls, one line each
 nox.options.reuse_existing_virtualenvs = True
 
@@ -250,3 +250,21 @@ def update(session: nox.Session) -> None:
         *(session.posargs or ["-k", "own_tests"]),
         env={"TORCH_TEMPLATE_UPDATE_PROJECT_TESTS": "1"},
     )
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """The GPU check's dry run (benchmarks/gpu; README, "GPU check"), so that it cannot rot.
+
+    `prepare` renders the CUDA combinations and downloads the wheels a GPU machine lacks;
+    `run --dry-run` installs them and the projects, writes the sample data, collects the
+    suites and parses every training's overrides, reporting each CUDA step as skipped.
+    `nox -s gpu -- ARGS` passes ARGS to `run` instead of --dry-run (none: on a GPU, for real).
+    """
+    session.install("-q", "-e", ".")
+    use_shared_torch(session)
+    folder = Path(session.create_tmp()).resolve() / "gpucheck"  # nox may return it relative
+    session.run("python", "-m", "benchmarks.gpu", "prepare", str(folder))
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    run = ["python", "-m", "benchmarks.gpu", "run", str(folder), "--report-dir"]
+    session.run(*run, str(REPORTS / "gpu-check"), *(session.posargs or ["--dry-run"]))

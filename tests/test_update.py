@@ -292,11 +292,14 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def copy_project(src: Path, dst: Path, vcs_ref: str, data: dict[str, Any] | None = None) -> Path:
-    """Render a release of the template at `src` into `dst`, as its own committed git repository."""
+    """Render a release of the template at `src` into `dst`, as its own committed git repository.
+
+    Named my-torch-project, as the tests expect, whatever `dst`'s name (project_name's default).
+    """
     copier.run_copy(
         str(src),
         str(dst),
-        data=data or {},
+        data={"project_name": "my-torch-project", **(data or {})},
         vcs_ref=vcs_ref,
         defaults=True,
         unsafe=False,
