@@ -70,6 +70,9 @@ def write_path_atomically(path: str | Path, write: Callable[[Path], Any]) -> Pat
             os.fsync(fd)
         finally:
             os.close(fd)
+        # mkstemp makes the file readable by its owner alone; give it the mode a plain
+        # open() would (0666 less the umask), so a group or a serving process can read it.
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except OSError as error:
         tmp.unlink(missing_ok=True)
@@ -78,6 +81,13 @@ def write_path_atomically(path: str | Path, write: Callable[[Path], Any]) -> Pat
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def current_umask() -> int:
+    """The process's umask; reading it means setting it, so it is set back at once."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomically(path: str | Path, text: str) -> Path:
