@@ -42,6 +42,7 @@ SHARED_DEPS = [
     *("types-PyYAML", "types-tqdm"),
     *("tensorboard", "onnx", "onnxscript", "onnxruntime", "safetensors", "hypothesis"),
     *("matplotlib", "torchao", "torchcodec"),
+    *("optuna", "timm", "transformers", "tokenizers"),
 ]
 """The generated projects' other heavy dependencies, installed once with torch (and pytest-xdist,
 which runs their tests on every core)."""
@@ -185,7 +186,12 @@ def demo(session: nox.Session) -> None:
     session.run(command, "predict", "--input", "data/train.csv", "--output", str(predictions))
     run = (project / "runs" / "latest").resolve()
     metrics = json.loads((run / "metrics.json").read_text())
-    figures = {k: v for k, v in metrics.items() if k not in ("best_epoch", "skipped_fp16_steps")}
+    # The best checkpoint's figures: the top-level numbers (per-class and last-epoch ones nest).
+    figures = {
+        k: v
+        for k, v in metrics.items()
+        if isinstance(v, float) and k not in ("best_epoch", "skipped_fp16_steps")
+    }
     shown = ", ".join(f"{k} {v:.4g}" for k, v in figures.items())
     session.log(
         "\n".join(
@@ -221,19 +227,53 @@ def benchmarks(session: nox.Session) -> None:
 
 @nox.session
 def update(session: nox.Session) -> None:
-    """The update tests that run generated projects' own tests (tests/test_update.py -k own_tests).
+    """The update tests that run generated projects' own tests (-k own_tests in
+    tests/test_update.py and tests/test_update_history.py).
 
     An updated project with its conflict resolved runs all its tests; a project with a
-    feature (or `distributed`) turned on, then off again, runs those the change concerns.
-    The rest of tests/test_update.py runs in `tests`; `nox -s update -- ARGS` passes pytest
-    ARGS instead of `-k own_tests` (`nox -s update -- -q`: the whole file).
+    feature (or `distributed`) turned on, then off again, runs those the change concerns; a
+    project of the newest earlier release with a user's edits, updated to this tree, runs
+    those its edits concern. The rest of both files runs in `tests`; `nox -s update -- ARGS`
+    passes pytest ARGS instead of `-k own_tests` (`nox -s update -- -q`: the whole files).
     """
+    update_environment(session)
+    session.run(
+        "pytest",
+        "-q",
+        "tests/test_update.py",
+        "tests/test_update_history.py",
+        f"--junitxml={REPORTS / 'update.xml'}",
+        *(session.posargs or ["-k", "own_tests"]),
+        env={"TORCH_TEMPLATE_UPDATE_PROJECT_TESTS": "1"},
+    )
+
+
+@nox.session
+def update_history(session: nox.Session) -> None:
+    """Every earlier release, with a third of the covering set, updated to this tree
+    (tests/test_update_history.py with TORCH_TEMPLATE_HISTORY=all): the user's edits, the
+    conflicts, the fresh render, each project's whole fast suite, and a project of each
+    release with every feature it offered. Not in the default run (about 4 minutes a case
+    on 2 cores); run it before a release (RELEASING.md)."""
+    update_environment(session)
+    session.run(
+        "pytest",
+        "-q",
+        "tests/test_update_history.py",
+        f"--junitxml={REPORTS / 'update-history.xml'}",
+        *session.posargs,
+        env={"TORCH_TEMPLATE_UPDATE_PROJECT_TESTS": "1", "TORCH_TEMPLATE_HISTORY": "all"},
+    )
+
+
+def update_environment(session: nox.Session) -> None:
+    """The generator, the shared torch environment, and what a project with every feature
+    depends on (most of it already in the shared environment): the projects run from their
+    src/ folders."""
     from generator.questions import load_questions
 
     session.install("-q", "-e", ".[dev]")
     use_shared_torch(session)
-    # The projects run from their src/ folders: install what a project with every feature
-    # depends on (most of it already in the shared environment), then drop the project.
     everything = {"features": load_questions()["features"].values, "distributed": True}
     project = Path(session.create_tmp()).resolve() / "dependencies"
     shutil.rmtree(project, ignore_errors=True)
@@ -242,14 +282,6 @@ def update(session: nox.Session) -> None:
     name = resolve(everything)[0]["project_name"]
     session.run("python", "-m", "pip", "uninstall", "-q", "-y", name, silent=True)
     REPORTS.mkdir(parents=True, exist_ok=True)
-    session.run(
-        "pytest",
-        "-q",
-        "tests/test_update.py",
-        f"--junitxml={REPORTS / 'update.xml'}",
-        *(session.posargs or ["-k", "own_tests"]),
-        env={"TORCH_TEMPLATE_UPDATE_PROJECT_TESTS": "1"},
-    )
 
 
 @nox.session

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -64,7 +65,7 @@ class Template:
     ref: str
     """The git ref rendered: the given --vcs-ref, else the newest release tag (or HEAD)."""
     root: Path
-    """A folder holding copier.yml exactly as it is at `ref`."""
+    """A folder holding copier.yml (and CHANGELOG.md, where there is one) as they are at `ref`."""
 
 
 def default_source() -> str:
@@ -107,6 +108,9 @@ def open_template(src: str, vcs_ref: str | None) -> Iterator[Template]:
         root = Path(scratch) / "root"
         root.mkdir()
         (root / "copier.yml").write_text(_git("-C", str(repo), "show", f"{ref}:copier.yml"))
+        with contextlib.suppress(Failure):  # a template without a CHANGELOG.md
+            changelog = _git("-C", str(repo), "show", f"{ref}:CHANGELOG.md")
+            (root / "CHANGELOG.md").write_text(changelog)
         yield Template(source, ref, root)
 
 
@@ -567,6 +571,8 @@ def update(args: argparse.Namespace, ask: Ask | None) -> int:
             check(answers, root, only=set(answers))
             answers = ask_answers(answers, ask, root)
         new_answers = {k: v for k, v in answers.items() if k not in previous or k in given}
+        if not current:
+            print(what_it_brings(recorded["_commit"], template), end="")
         try:
             copier.run_update(
                 str(dest),
@@ -581,11 +587,60 @@ def update(args: argparse.Namespace, ask: Ask | None) -> int:
             raise Failure(str(error)) from error
     conflicts = conflicted_files(dest)
     if conflicts:
-        print("Conflicts to resolve by hand (<<<<<<< before updating ... >>>>>>> after updating):")
+        print(f"Updated {dest} to {template.ref}, with conflicts to resolve in:")
         print("\n".join(f"  {path}" for path in conflicts))
+        print(HOW_TO_RESOLVE)
         return 1
     print(f"Updated {dest} to {template.ref}.")
     return 0
+
+
+HOW_TO_RESOLVE = """\
+Your edits and the template's changed the same lines there. In each file, the lines between
+`<<<<<<< before updating` and `=======` are yours, those down to `>>>>>>> after updating`
+the new template's: keep what each side meant (often both), delete the three marker lines.
+Then run the tests (pytest), `git add` the files and commit. `git diff` shows all the update
+changed; `git grep -n '<<<<<<< before updating'` finds any marker left. The project's
+README ("Updating from the template") says more."""
+
+
+def release_of(ref: str) -> Version | None:
+    """The release a recorded `_commit` is, or comes after: `v0.1.0` and `v0.1.0-3-gabc1234`
+    (a commit 3 past the tag, as Copier records it) -> 0.1.0; None for a bare hash or HEAD."""
+    match = re.fullmatch(r"(.+?)(?:-\d+-g[0-9a-f]+)?", ref)
+    with contextlib.suppress(InvalidVersion):
+        return Version(match.group(1)) if match else None
+    return None
+
+
+def changelog_entries(text: str, after: Version, upto: Version | None) -> list[str]:
+    """The entries of a CHANGELOG.md (each from its `## X.Y.Z` heading to the next) newer than
+    `after` and not newer than `upto` (None: the newest, unreleased ones included)."""
+    entries = []
+    for part in re.split(r"^(?=## )", text, flags=re.MULTILINE):
+        heading = re.match(r"## (\S+)", part)
+        if heading is None:
+            continue
+        with contextlib.suppress(InvalidVersion):
+            version = Version(heading.group(1))
+            if version > after and (upto is None or version <= upto):
+                entries.append(part.rstrip())
+    return entries
+
+
+def what_it_brings(recorded_commit: str, template: Template) -> str:
+    """The CHANGELOG entries between the project's release and the one `template` renders,
+    as printed before an update ('' when there are none or no CHANGELOG says)."""
+    changelog = template.root / "CHANGELOG.md"
+    since = release_of(recorded_commit)
+    if since is None or not changelog.is_file():
+        return ""
+    target = None if template.ref == "HEAD" else release_of(template.ref)
+    entries = changelog_entries(changelog.read_text(), since, target)
+    if not entries:
+        return ""
+    header = f"What updating from {recorded_commit} to {template.ref} brings (CHANGELOG.md):"
+    return "\n\n".join([header, *entries]) + "\n\n"
 
 
 def conflicted_files(dest: Path) -> list[str]:

@@ -29,7 +29,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from generator.questions import TEMPLATE_ROOT, load_questions, resolve
-from generator.wizard import conflicted_files, main
+from generator.wizard import HOW_TO_RESOLVE, conflicted_files, main, release_of
 
 ANSWERS = ".copier-answers.yml"
 UNSAFE_SETTINGS = ("_tasks", "_migrations", "_jinja_extensions")
@@ -208,27 +208,6 @@ def release_tags(repo: Path) -> list[str]:
     return [tag for _, tag in sorted(tags, reverse=True)]
 
 
-def test_this_copier_yml_keeps_the_rules_against_the_previous_release(tmp_path: Path) -> None:
-    tags = release_tags(TEMPLATE_ROOT)
-    if not tags:
-        pytest.skip("no release tagged yet: the first release has nothing to keep")
-    old = tmp_path / "previous" / "copier.yml"
-    old.parent.mkdir()
-    old.write_text(git(TEMPLATE_ROOT, "show", f"{tags[0]}:copier.yml"))
-    assert release_problems(old, TEMPLATE_ROOT / "copier.yml") == []
-
-
-def test_the_changelog_names_the_version_pyproject_declares_and_every_tag() -> None:
-    changelog = (TEMPLATE_ROOT / "CHANGELOG.md").read_text()
-    versions = re.findall(r"^## (\S+) \(", changelog, flags=re.MULTILINE)
-    pyproject = (TEMPLATE_ROOT / "pyproject.toml").read_text()
-    declared = re.search(r'^version = "([^"]+)"', pyproject, flags=re.MULTILINE)
-    assert declared and versions and versions[0] == declared.group(1)
-    assert [Version(v) for v in versions] == sorted(map(Version, versions), reverse=True)
-    for tag in release_tags(TEMPLATE_ROOT):
-        assert str(Version(tag)) in versions, f"{tag} has no CHANGELOG entry"
-
-
 # --- Tagged copies of this repository ------------------------------------------------------------
 
 
@@ -241,6 +220,32 @@ def git(cwd: Path, *args: str) -> str:
         check=True,
         env={**os.environ, **GIT_IDENTITY},
     ).stdout
+
+
+def working_tree_files() -> list[str]:
+    """This repository's files as they are now: committed or not, but not git-ignored."""
+    names = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard")
+    # A file deleted but not yet committed is listed and absent.
+    return [name for name in names.splitlines() if (TEMPLATE_ROOT / name).is_file()]
+
+
+def clone_with_working_tree(dst: Path) -> Path:
+    """A clone of this repository, its release tags included, with one commit on top that
+    holds the working tree as it is (uncommitted changes, new and deleted files).
+
+    Copier renders a release from the clone's tags and the working tree from its HEAD: a
+    project rendered from a dirty HEAD records a commit that does not exist.
+    """
+    subprocess.run(["git", "clone", "-q", str(TEMPLATE_ROOT), str(dst)], check=True)
+    for name in git(dst, "ls-files").splitlines():
+        (dst / name).unlink(missing_ok=True)
+    for name in working_tree_files():
+        (dst / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE_ROOT / name, dst / name)
+    git(dst, "add", "-A")
+    git(dst, "commit", "-q", "--allow-empty", "-m", "the working tree")
+    git(dst, "gc", "-q")  # one pack: Copier clones the template twice per update
+    return dst
 
 
 CONFIG = "template/src/{{ package_name }}/config.py.jinja"
@@ -266,11 +271,9 @@ README line the user leaves alone; it also adds a question with a default."""
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A committed copy of this working tree tagged v0.1.0, then a change tagged v0.2.0."""
     repo = tmp_path_factory.mktemp("releases") / "torch-template"
-    names = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard")
-    for name in names.splitlines():
-        if (TEMPLATE_ROOT / name).is_file():  # not a file deleted but not yet committed
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(TEMPLATE_ROOT / name, repo / name)
+    for name in working_tree_files():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE_ROOT / name, repo / name)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "0.1.0")
@@ -442,6 +445,35 @@ def test_update_marks_a_conflict_only_where_both_changed_the_same_line(
     assert config.count("<<<<<<<") == 1
 
 
+def test_the_wizard_says_what_an_update_brings_and_how_to_resolve_its_conflicts(
+    releases: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: the CHANGELOG entries after the project's release, up to the target's; after:
+    the conflicted files (the same as Copier's own update) and how to resolve them."""
+    project = copy_project(releases, tmp_path / "proj", "v0.1.0")
+    make_user_edits(project, LR_LINE)
+    assert main(["update", str(project), "--defaults"]) == 1
+    out = capsys.readouterr().out
+    changelog = git(releases, "show", "v0.2.0:CHANGELOG.md")
+    headings = re.findall(r"^## \S+ .*$", changelog, flags=re.MULTILINE)
+    brought = [h for h in headings if Version("0.1.0") < Version(h.split()[1]) <= Version("0.2.0")]
+    assert brought and out.startswith("What updating from v0.1.0 to v0.2.0 brings (CHANGELOG.md):")
+    for heading in headings:
+        assert (f"\n{heading}\n" in out) == (heading in brought), heading
+    assert out.index(brought[-1]) < out.index(f"Updated {project} to v0.2.0, with conflicts")
+    expected = [f"{PKG}/config.py", *(["README.md"] if readme_has_config_table(project) else [])]
+    after = out.split(", with conflicts to resolve in:\n")[1].split(HOW_TO_RESOLVE)[0]
+    listed = [line.strip() for line in after.splitlines()]
+    assert sorted(listed) == sorted(expected) == sorted(conflicted_files(project))
+    assert out.rstrip().endswith(HOW_TO_RESOLVE)
+
+
+def test_release_of_a_recorded_commit() -> None:
+    assert release_of("v0.1.0") == release_of("v0.1.0-3-gabc1234") == Version("0.1.0")
+    assert release_of("0.2.0rc1") == Version("0.2.0rc1")
+    assert release_of("HEAD") is None and release_of("abc1234") is None
+
+
 def resolve_keeping_mine(text: str) -> str:
     """Keep the project's side ('before updating') of each of Copier's inline conflicts."""
     pattern = r"^<<<<<<< before updating\n(.*?)^=======\n.*?^>>>>>>> after updating\n"
@@ -585,7 +617,10 @@ DISTRIBUTED_HOOKS = frozenset(
 """The shared files DDP may hook into; its own files are those whose template names
 mention `distributed` (`{% if distributed %}distributed.py{% endif %}.jinja`, ...)."""
 TOGGLES = [
-    *(feature_toggle(feature) for feature in ("ema", "compile", "tensorboard")),
+    *(
+        feature_toggle(feature)
+        for feature in ("ema", "compile", "tensorboard", "cross_validation", "tune")
+    ),
     Toggle(
         "distributed",
         {"distributed": True},
