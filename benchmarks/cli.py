@@ -29,6 +29,8 @@ SECTION_PROJECT = {
     "parquet-pipeline": "parquet",
     "render": None,
     "first-epoch": None,
+    "checkpoint-save-1": None,
+    "checkpoint-save-2": None,
 }
 
 

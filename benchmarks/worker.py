@@ -20,6 +20,8 @@ SECTIONS = (
     "parquet-pipeline",
     "render",
     "first-epoch",
+    "checkpoint-save-1",
+    "checkpoint-save-2",
 )
 
 
@@ -42,6 +44,11 @@ def run_section(args: argparse.Namespace) -> dict:
         from benchmarks import pipelines
 
         return pipelines.run_parquet(project, args.quick, workdir)
+    if section.startswith("checkpoint-save-"):
+        from benchmarks import checkpoints
+
+        processes = int(section.removeprefix("checkpoint-save-"))
+        return checkpoints.run(processes, args.quick, workdir)
     if section == "render":
         from benchmarks import rendering
 

@@ -81,7 +81,7 @@ def seed_worker(worker_id: int, training_pid: int | None = None) -> None:
     in the training process (dropout, the image flips), whose generators checkpoints
     save, not in workers.
 
-    SIGINT and SIGTERM sent to the whole process group (Ctrl-C in a terminal, a job
+    SIGINT, SIGTERM and SIGUSR1 sent to the whole process group (Ctrl-C in a terminal, a job
     scheduler) are ignored here: the training process finishes its step, saves and shuts
     the workers down, instead of finding them dead.
     """
@@ -90,6 +90,8 @@ def seed_worker(worker_id: int, training_pid: int | None = None) -> None:
     random.seed(worker_seed)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "SIGUSR1"):  # a scheduler's warning before the time limit (not on Windows)
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     if training_pid is not None:
         threading.Thread(target=exit_without, args=(training_pid,), daemon=True).start()
 
