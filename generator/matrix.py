@@ -197,9 +197,12 @@ def linked(a: str, b: str) -> bool:
 def combination_id(answers: dict[str, Any], root: Path = TEMPLATE_ROOT) -> str:
     """A short, stable name: the answers that differ from the defaults ('defaults' if none)."""
     defaults = resolve({}, root)[0]
+    questions = load_questions(root)
     parts = []
     for name, value in answers.items():
-        if name in defaults and defaults[name] != value:
+        # A question the defaults do not ask (backbone, parallelism) differs from its own default.
+        default = defaults[name] if name in defaults else questions[name].default
+        if name in questions and default != value:
             text = "+".join(value) if isinstance(value, list) else str(value).lower()
             parts.append(f"{name}={text or 'none'}")
     return ",".join(parts) or "defaults"

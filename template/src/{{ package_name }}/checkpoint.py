@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,8 +50,15 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     """Load with `weights_only=True`: tensors and plain values only, never pickled code.
 
     The weights must be finite and match the checksum saved with them; a file that is
-    damaged, truncated or not a checkpoint raises CorruptCheckpointError.
+    damaged, truncated or not a checkpoint raises CorruptCheckpointError. A DCP folder
+    (a sharded run's `last.dcp/`) is read whole, see `load_checkpoint_folder`.
     """
+    if is_checkpoint_folder(path):
+        return load_checkpoint_folder(path)
+    if path.is_dir():
+        inside = [p for p in (path / "checkpoints" / "best.pt", path / "best.pt") if p.is_file()]
+        hint = f"; did you mean {inside[0]}?" if inside else ""
+        raise CheckpointError(f"{path}: a folder, not a checkpoint file{hint}")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
     state = _read(path, map_location)
@@ -90,18 +99,33 @@ def _read(path: Path, map_location: str | torch.device) -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        if "Weights only load failed" not in str(error):
-            message = f"{path}: unreadable or damaged checkpoint ({_first_line(error)})"
+        detail = _unpickler_detail(error)
+        if not detail.startswith("Unsupported global"):  # a bad opcode: damaged bytes
+            message = f"{path}: unreadable or damaged checkpoint ({detail})"
             raise CorruptCheckpointError(message) from error
         # Only this case: a real torch.save file that also holds Python objects.
         raise CheckpointError(
             f"{path}: refused, it holds pickled Python objects, not only tensors and plain values "
-            f"({_first_line(error)}). Load it with weights_only=False only if you trust its source."
+            f"({detail}). Load it with weights_only=False only if you trust its source."
         ) from error
     except Exception as error:  # a damaged file can fail anywhere in the unpickler
         raise CorruptCheckpointError(
             f"{path}: unreadable or truncated checkpoint ({type(error).__name__}: {_first_line(error)})"
         ) from error
+
+
+def _unpickler_detail(error: pickle.UnpicklingError) -> str:
+    """What torch's weights-only unpickler objected to, without its advice and terminal codes.
+
+    "Unsupported global: GLOBAL module.Class ..." names a Python object the file holds;
+    "Unsupported operand 130" is a byte no pickle writer emits there, i.e. damage.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    _, found, rest = text.partition("WeightsUnpickler error:")
+    lines = [line.strip() for line in rest.splitlines() if line.strip()] if found else []
+    if not lines:
+        return _first_line(error)
+    return lines[0].split(" was not an allowed global")[0]
 
 
 def _first_line(error: BaseException) -> str:
@@ -149,17 +173,89 @@ def check_variant(state: dict[str, Any], path: Path, variant: dict[str, str]) ->
         )
 
 
+def is_checkpoint_folder(path: Path) -> bool:
+    """Whether `path` is a DCP checkpoint folder (a sharded run's `last.dcp/`, `epoch-NNNN.dcp/`)."""
+    return (path / ".metadata").is_file() and (path / "state.pt").is_file()
+
+
+def load_checkpoint_folder(path: Path) -> dict[str, Any]:
+    """A DCP checkpoint folder read whole, in this process: the dict it was saved from.
+
+    torch.distributed.checkpoint reassembles each tensor from the shards every process
+    wrote, whatever their number; no torchrun is needed. The tensors come from DCP's
+    files, everything else from `state.pt`, loaded as any checkpoint is (weights only:
+    DCP itself would unpickle non-tensor values with arbitrary code). The whole model and
+    optimizer state land in this process's memory.
+    """
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.api import CheckpointException  # a BaseException
+    from torch.distributed.checkpoint.metadata import TensorStorageMetadata
+
+    state = load_checkpoint(path / "state.pt")
+    try:
+        metadata = dcp.FileSystemReader(str(path)).read_metadata()
+        tensors: dict[str, Any] = {}
+        for key, stored in metadata.state_dict_metadata.items():
+            if isinstance(stored, TensorStorageMetadata):
+                *parents, name = metadata.planner_data[key]  # the key's path in the nested dict
+                inner = tensors
+                for parent in parents:
+                    inner = inner.setdefault(parent, {})
+                inner[name] = torch.empty(stored.size, dtype=stored.properties.dtype)
+        with warnings.catch_warnings():  # "assuming the intent is to load in a single process": yes
+            warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
+            dcp.load(tensors, checkpoint_id=path, no_dist=True)  # each process reads it all
+    except (Exception, CheckpointException) as error:  # a damaged shard fails anywhere in DCP
+        raise CorruptCheckpointError(
+            f"{path}: unreadable or incomplete checkpoint folder ({_first_line(error)})"
+        ) from error
+    for name, tensor in _walk_tensors(tensors):
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise CorruptCheckpointError(f"{path}: the tensor {name} holds NaN or infinite values")
+    merged = _merged(state, tensors)
+    merged["checksum"] = weights_checksum(merged)  # state.pt's covered no weights
+    return merged
+
+
+def _walk_tensors(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, torch.Tensor]]:
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _walk_tensors(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _merged(into: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """`into` with the nested dict `other` merged in, key by key."""
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merged(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+def last_checkpoint(run_dir: Path) -> Path:
+    """The newest checkpoint of the run in `run_dir`: `last.dcp/` of a sharded run, else `last.pt`."""
+    folder = run_dir / "checkpoints" / "last.dcp"
+    return folder if is_checkpoint_folder(folder) else checkpoint_path(run_dir, "last")
+
+
 def load_for_resume(path: Path) -> tuple[dict[str, Any], Path]:
     """The checkpoint at `path`, or, when it is truncated or corrupt, the newest intact one beside it.
 
-    The fallbacks are the folder's other `.pt` files (kept epoch checkpoints, best.pt),
+    The fallbacks are the folder's other checkpoints (kept epoch checkpoints, best.pt),
     newest first; a checkpoint refused as unsafe is never skipped over.
     """
     try:
         return load_checkpoint(path), path
     except CorruptCheckpointError as error:
         damaged = error
-    others = [p for p in path.parent.glob("*.pt") if p.resolve() != path.resolve()]
+    others = [
+        p
+        for p in path.parent.iterdir()
+        if (p.suffix == ".pt" or is_checkpoint_folder(p)) and p.resolve() != path.resolve()
+    ]
     for candidate in sorted(others, key=lambda p: p.stat().st_mtime_ns, reverse=True):
         try:
             state = load_checkpoint(candidate)
@@ -221,7 +317,14 @@ def export_safetensors(model: nn.Module, path: Path) -> None:
             continue
         seen[key] = name
         tensors[name] = tensor.detach().to("cpu").contiguous().clone()
-    metadata = {"format": "pt", "aliases": json.dumps(aliases)}
+    write_safetensors(tensors, path, aliases)
+
+
+def write_safetensors(
+    tensors: dict[str, torch.Tensor], path: Path, aliases: dict[str, str] | None = None
+) -> None:
+    """`tensors` (distinct, contiguous, on the CPU) as a safetensors file, written atomically."""
+    metadata = {"format": "pt", "aliases": json.dumps(aliases or {})}
     data = safetensors_bytes(tensors, metadata=metadata)
     write_atomically(path, lambda file: file.write(data))
 

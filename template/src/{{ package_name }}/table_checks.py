@@ -11,7 +11,9 @@ findings. The rules:
   list, struct, map and other nested columns, and timestamps (with a time zone or
   without), are refused when the model would use them, naming the column and its Arrow
   type (tabular inputs leave them out with `inputs.drop_columns`). Dates, times and
-  durations count as timestamps. Unused columns of those types are read and ignored.
+  durations count as timestamps; binary (bytes) columns are refused too, as their
+  values are no category a person wrote. Unused columns of those types are read and
+  ignored. A column with no value in any row is refused (inputs.py).
 - Numbers: a feature or a regression target outside +-LARGEST, or infinite, is refused
   naming the column and the row: such values overflow float32 and turn the loss into
   NaN without saying where. Missing numbers follow each input type's policy (inputs.py).
@@ -97,10 +99,16 @@ def arrow_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def unusable_type(kind: pa.DataType) -> bool:
-    """Arrow types no encoding takes: nested ones and timestamps (see the module's rules)."""
+    """Arrow types no encoding takes: nested ones, timestamps and raw bytes (the module's rules)."""
     if pa.types.is_dictionary(kind):
         return unusable_type(kind.value_type)
-    return pa.types.is_nested(kind) or pa.types.is_temporal(kind)
+    return (
+        pa.types.is_nested(kind)
+        or pa.types.is_temporal(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+    )
 
 
 def check_schema(schema: pa.Schema, columns: Iterable[str], where: str | Path) -> None:
