@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import nox
 import yaml
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from generator.matrix import combination_id, covering_set  # noqa: E402
-from generator.questions import resolve  # noqa: E402
+from generator.questions import TEMPLATE_ROOT, render_name, resolve  # noqa: E402
 from generator.render import render  # noqa: E402
 
 nox.options.sessions = ["tests", "project", "update", "benchmarks", "gpu"]
@@ -53,6 +54,16 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 SHARED_ENV = ROOT / ".nox" / "_shared-torch"
 REPORTS = ROOT / ".nox" / "_reports"
 COMBINATIONS = {combination_id(answers): answers for answers in covering_set()}
+TEMPLATE_TESTS = TEMPLATE_ROOT / "template" / "tests"
+
+
+class Selection(NamedTuple):
+    """What one combination's suite runs."""
+
+    markers: list[str]
+    """pytest's `-m` arguments for the whole suite (none: every test)."""
+    slow_files: list[str]
+    """Test files whose slow tests (not `workers`) run here besides, in a second pytest run."""
 
 
 def shared_site_packages(session: nox.Session) -> Path:
@@ -88,38 +99,67 @@ def use_shared_torch(session: nox.Session) -> None:
     Path(own.strip(), "_shared_torch.pth").write_text(f"{shared}\n")
 
 
-def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, list[str]]:
-    """The pytest selection of each combination's suite, to keep the default run within CI's
-    budget (`nox -s answers` runs every test).
+def test_files(answers: dict[str, object]) -> dict[str, Path]:
+    """The test files a combination's project has, by name, each with its template (the
+    template's tests/ folder, its conditional names rendered as Copier renders them)."""
+    names = {render_name(path.name, answers): path for path in TEMPLATE_TESTS.iterdir()}
+    return {name: path for name, path in names.items() if name.startswith("test_")}
 
-    Tests marked slow (runs killed five times and resumed, checked bit for bit; a signal
-    to the process group; the README's commands, each a process of its own) run in one
-    combination of each kind of input (tabular, text, images): the one with the fewest
-    features, without `distributed`; those also marked `workers` (the same with loader
-    worker processes) in the defaults alone. The others deselect both.
+
+def slow_test_files(answers: dict[str, object]) -> set[str]:
+    """The test files of a combination's project that hold tests marked slow."""
+    files = test_files(answers).items()
+    return {name for name, path in files if "pytest.mark.slow" in path.read_text()}
+
+
+def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, Selection]:
+    """What each combination's suite runs, to keep the default run within CI's budget
+    (`nox -s answers` runs every test).
+
+    Tests marked slow (runs killed and resumed, checked bit for bit; signals; the README's
+    commands; each a process or several of their own) run once per test file that holds
+    them: a file every project of a kind of input has (tabular, text, images) in the one
+    combination of that kind with the fewest features, without `distributed`; a file that
+    comes with an answer (test_tuning.py with `tune`, test_distributed.py with
+    `distributed`) in the cheapest combination that has it. Tests also marked `workers`
+    (the same with loader worker processes) run in the defaults alone.
     """
-    chosen: dict[str, tuple[tuple[bool, int], str]] = {}
-    for name, answers in combinations.items():
-        resolved = resolve(answers)[0]
-        kind = "images" if resolved["data_format"] == "images" else str(resolved["input_kind"])
-        cost = (bool(resolved["distributed"]), len(resolved["features"]))
-        if kind not in chosen or cost < chosen[kind][0]:
-            chosen[kind] = (cost, name)
-    slow = {name for _, name in chosen.values()}
-    return {
-        name: [] if name == "defaults" else ["-m", "not workers" if name in slow else "not slow"]
-        for name in combinations
-    }
+
+    def cost(name: str) -> tuple[bool, int]:
+        resolved = resolve(combinations[name])[0]
+        return (bool(resolved["distributed"]), len(resolved["features"]))
+
+    def kind(name: str) -> str:
+        resolved = resolve(combinations[name])[0]
+        return "images" if resolved["data_format"] == "images" else str(resolved["input_kind"])
+
+    files = {name: slow_test_files(answers) for name, answers in combinations.items()}
+    by_kind: dict[str, str] = {}
+    for name in sorted(combinations, key=cost):
+        by_kind.setdefault(kind(name), name)
+    covered = {file for name in by_kind.values() for file in files[name]}
+    slow_files: dict[str, list[str]] = {name: [] for name in combinations}
+    for file in sorted(set().union(*files.values()) - covered):
+        owner = min((name for name in combinations if file in files[name]), key=cost)
+        slow_files[owner].append(f"tests/{file}")
+    selection = {}
+    for name in combinations:
+        if name == "defaults":
+            markers = []
+        else:
+            markers = ["-m", "not workers" if name in by_kind.values() else "not slow"]
+        selection[name] = Selection(markers, slow_files[name])
+    return selection
 
 
 SELECTION = test_selection(COMBINATIONS)
 
 
 def check_project(
-    session: nox.Session, answers: dict[str, object], name: str, selection: list[str]
+    session: nox.Session, answers: dict[str, object], name: str, selection: Selection
 ) -> None:
-    """Render `answers`, install the project, run its tests (those `selection` picks: pytest
-    arguments), ruff and mypy."""
+    """Render `answers`, install the project, run its tests (those `selection` picks), ruff
+    and mypy."""
     use_shared_torch(session)
     project = Path(session.create_tmp()).resolve() / "project"  # nox may return it relative
     shutil.rmtree(project, ignore_errors=True)  # a reused session must not keep stale files
@@ -127,12 +167,20 @@ def check_project(
     # Its own repository, as a user's project is: tools then read the project's .gitignore,
     # not this repository's (which ignores .nox/ and so every file of the project).
     session.run("git", "init", "-q", str(project), external=True)
-    session.install("-q", "-e", f"{project}[dev]")
+    # Built with the environment's setuptools (virtualenv puts one in every session; 77 or
+    # newer reads the PEP 639 license): an isolated build would install its own each time,
+    # 10 of the 12 seconds this step takes.
+    session.install("-q", "--no-build-isolation", "-e", f"{project}[dev]")
     session.chdir(project)
     REPORTS.mkdir(parents=True, exist_ok=True)
     # `python -m`: the tools live in the shared environment, which has no scripts on PATH here.
+    pytest = ["python", "-m", "pytest", "-q", *PARALLEL_PYTEST]
     junit = f"--junitxml={REPORTS / f'project-{name}.xml'}"
-    session.run("python", "-m", "pytest", "-q", *PARALLEL_PYTEST, *selection, junit, env=ONE_THREAD)
+    session.run(*pytest, *selection.markers, junit, env=ONE_THREAD)
+    if selection.slow_files:
+        junit = f"--junitxml={REPORTS / f'project-{name}-slow.xml'}"
+        slow = ["-m", "slow and not workers", *selection.slow_files]
+        session.run(*pytest, *slow, junit, env=ONE_THREAD)
     session.run("python", "-m", "ruff", "check", ".")
     session.run("python", "-m", "ruff", "format", "--check", ".")
     session.run("python", "-m", "mypy", env={"MYPY_CACHE_DIR": str(ROOT / ".nox" / "_mypy_cache")})
@@ -162,7 +210,7 @@ def answers(session: nox.Session) -> None:
     for arg in session.posargs:
         key, _, value = arg.partition("=")
         given[key] = yaml.safe_load(value)
-    check_project(session, given, combination_id(given), [])
+    check_project(session, given, combination_id(given), Selection([], []))
 
 
 @nox.session

@@ -94,7 +94,24 @@ def resolve(
     `_copier_conf.dst_path` (project_name's does); without it they read an empty path.
     Returns (the answers of the questions that are asked, {question: validator message}).
     """
+    _, asked, errors = _evaluate(answers, root, destination)
+    return asked, errors
 
+
+def render_context(answers: dict[str, Any], root: Path = TEMPLATE_ROOT) -> dict[str, Any]:
+    """Every value the template renders with, computed ones (input_type) included."""
+    return _evaluate(answers, root, None)[0]
+
+
+def render_name(source: str, answers: dict[str, Any], root: Path = TEMPLATE_ROOT) -> str:
+    """A template path's name as Copier renders it for `answers` ('' : the file is left out)."""
+    name = _compiled(source, root).render(**render_context(answers, root))
+    return name.removesuffix(".jinja") if name.strip() != ".jinja" else ""
+
+
+def _evaluate(
+    answers: dict[str, Any], root: Path, destination: str | Path | None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     def render(source: str) -> str:
         return _compiled(source, root).render(**context)
 
@@ -113,9 +130,10 @@ def resolve(
         when = question.when
         if isinstance(when, str):
             when = render(when).strip().lower() in ("true", "yes", "1")
-        if not when:
-            continue
-        asked[question.name] = value
+        if when:
+            asked[question.name] = value
+        elif question.name not in answers:
+            continue  # Copier checks a given answer even to a question it does not ask
         if question.choices is not None:
             chosen = value if question.multiselect else [value]
             unknown = [v for v in chosen if v not in question.values]
@@ -126,4 +144,4 @@ def resolve(
             message = render(question.validator).strip()
             if message:
                 errors[question.name] = message
-    return asked, errors
+    return context, asked, errors

@@ -62,3 +62,23 @@ def test_every_accepted_value_appears() -> None:
     assigned = [assignment_of(c) for c in covering_set()]
     for name, options in values.items():
         assert {x[name] for x in assigned} - {None} == set(options), name
+
+
+def test_each_slow_test_file_runs_its_slow_tests_in_the_default_run() -> None:
+    import noxfile  # the default run's selection lives beside its sessions
+
+    runs: dict[str, list[str]] = {}
+    for name, selection in noxfile.SELECTION.items():
+        slow = noxfile.slow_test_files(noxfile.COMBINATIONS[name])
+        whole = selection.markers in ([], ["-m", "not workers"])
+        second = {file.removeprefix("tests/") for file in selection.slow_files}
+        assert second <= slow
+        assert not (whole and second), name  # a second run only where the first skipped them
+        for file in slow if whole else second:
+            runs.setdefault(file, []).append(name)
+    every = set().union(*(noxfile.slow_test_files(a) for a in noxfile.COMBINATIONS.values()))
+    assert every == set(runs)
+    assert {"test_distributed.py", "test_tuning.py", "test_reliability.py"} <= every
+    seconds = [file for selection in noxfile.SELECTION.values() for file in selection.slow_files]
+    for file in seconds:  # a second run only for a file no other run has
+        assert len(runs[file.removeprefix("tests/")]) == 1, file
