@@ -43,7 +43,7 @@ SHARED_DEPS = [
     *("types-PyYAML", "types-tqdm"),
     *("tensorboard", "onnx", "onnxscript", "onnxruntime", "safetensors", "hypothesis"),
     *("matplotlib", "torchao", "torchcodec"),
-    *("optuna", "timm", "transformers", "tokenizers"),
+    *("optuna", "timm", "transformers", "tokenizers", "mlflow-skinny", "sqlalchemy<2.1", "alembic"),
 ]
 """The generated projects' other heavy dependencies, installed once with torch (and pytest-xdist,
 which runs their tests on every core)."""

@@ -36,6 +36,7 @@ PUBLIC = {
         "quantization",
         "cross_validation",
         "tune",
+        "mlflow",
     ],
     "ci": ["github", "none"],
     "pre_commit": None,

@@ -612,6 +612,7 @@ DISTRIBUTED_HOOKS = frozenset(
         "README.md",
         "pyproject.toml",
         "tests/conftest.py",
+        "tests/test_mlflow_tracking.py",  # under torchrun, the main process alone logs
     }
 )
 """The shared files DDP may hook into; its own files are those whose template names
@@ -619,7 +620,7 @@ mention `distributed` (`{% if distributed %}distributed.py{% endif %}.jinja`, ..
 TOGGLES = [
     *(
         feature_toggle(feature)
-        for feature in ("ema", "compile", "tensorboard", "cross_validation", "tune")
+        for feature in ("ema", "compile", "tensorboard", "cross_validation", "tune", "mlflow")
     ),
     Toggle(
         "distributed",
