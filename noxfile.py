@@ -1,8 +1,8 @@
 """Sessions: the generator's tests, and one session per answer combination that renders a project
 and runs its own tests, ruff and mypy.
 
-    nox                                   # default: tests, the covering set of projects, update,
-                                          # and the benchmarks' smoke run
+    nox                                   # default: tests, the covering set of projects, update
+    nox -s benchmarks gpu                 # the benchmarks' smoke run and the GPU check's dry run
     nox -s demo                           # render the defaults, train on the sample data
     nox -s "project(defaults)"            # one combination of the covering set
     nox -s answers -- task=regression features=[amp]   # any combination, by its answers
@@ -32,7 +32,10 @@ from generator.matrix import combination_id, covering_set  # noqa: E402
 from generator.questions import TEMPLATE_ROOT, render_name, resolve  # noqa: E402
 from generator.render import render  # noqa: E402
 
-nox.options.sessions = ["tests", "project", "update", "benchmarks", "gpu"]
+nox.options.sessions = ["tests", "project", "update"]
+"""The default run: within CI's budget on 2 cores (.ci/run). `benchmarks` and `gpu` (4 minutes
+together) run in a job of their own on GitHub (.github/workflows/ci.yml, `checks`), beside it;
+their code's unit tests (tests/test_benchmarks.py, tests/test_gpu_check.py) run in `tests`."""
 logging.getLogger("plumbum").setLevel(logging.WARNING)  # copier's git calls, one line each
 nox.options.reuse_existing_virtualenvs = True
 
@@ -43,7 +46,7 @@ SHARED_DEPS = [
     *("types-PyYAML", "types-tqdm"),
     *("tensorboard", "onnx", "onnxscript", "onnxruntime", "safetensors", "hypothesis"),
     *("matplotlib", "torchao", "torchcodec"),
-    *("optuna", "timm", "transformers", "tokenizers", "mlflow-skinny", "sqlalchemy<2.1", "alembic"),
+    *("optuna", "timm", "mlflow-skinny", "sqlalchemy<2.1", "alembic"),
 ]
 """The generated projects' other heavy dependencies, installed once with torch (and pytest-xdist,
 which runs their tests on every core)."""
@@ -273,16 +276,23 @@ def benchmarks(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", *(session.posargs or quick))
 
 
+UPDATE_OWN_TESTS = "(own_tests and not toggled) or (toggled and distributed)"
+"""The update tests that run projects' own tests in the default run: the resolved update's, the
+newest earlier release's, and of the toggles the one with the widest hooks (`distributed`).
+Each feature's toggle has its files and hooks checked in `tests`; its project's tests take 25
+seconds each, and run with `nox -s update -- -k own_tests`."""
+
+
 @nox.session
 def update(session: nox.Session) -> None:
-    """The update tests that run generated projects' own tests (-k own_tests in
-    tests/test_update.py and tests/test_update_history.py).
+    """The update tests that run generated projects' own tests (tests/test_update.py and
+    tests/test_update_history.py, selected by UPDATE_OWN_TESTS).
 
-    An updated project with its conflict resolved runs all its tests; a project with a
-    feature (or `distributed`) turned on, then off again, runs those the change concerns; a
-    project of the newest earlier release with a user's edits, updated to this tree, runs
-    those its edits concern. The rest of both files runs in `tests`; `nox -s update -- ARGS`
-    passes pytest ARGS instead of `-k own_tests` (`nox -s update -- -q`: the whole files).
+    An updated project with its conflict resolved runs all its tests; a project with
+    `distributed` turned on, then off again, runs those the change concerns; a project of
+    the newest earlier release with a user's edits, updated to this tree, runs those its
+    edits concern. The rest of both files runs in `tests`; `nox -s update -- ARGS` passes
+    pytest ARGS instead (`-k own_tests`: every toggle's too; `-q`: the whole files).
     """
     update_environment(session)
     session.run(
@@ -291,7 +301,7 @@ def update(session: nox.Session) -> None:
         "tests/test_update.py",
         "tests/test_update_history.py",
         f"--junitxml={REPORTS / 'update.xml'}",
-        *(session.posargs or ["-k", "own_tests"]),
+        *(session.posargs or ["-k", UPDATE_OWN_TESTS]),
         env={"TORCH_TEMPLATE_UPDATE_PROJECT_TESTS": "1"},
     )
 

@@ -9,7 +9,8 @@ with `unsafe=False` and an empty `copier.Settings()`.
 The generated projects' own tests (of an updated project after its conflict is resolved,
 and of projects with a feature turned on and off again) need torch and take a while: they
 run only with TORCH_TEMPLATE_UPDATE_PROJECT_TESTS=1 and torch importable. `nox -s update`
-(part of the default `nox`) runs them, by `-k own_tests`: the rest runs in `nox -s tests`.
+(part of the default `nox`) runs them but the toggles of single features (noxfile.py,
+UPDATE_OWN_TESTS; `nox -s update -- -k own_tests` runs those too): the rest runs in `nox -s tests`.
 """
 
 from __future__ import annotations
