@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import nox
 import yaml
@@ -115,6 +116,15 @@ def slow_test_files(answers: dict[str, object]) -> set[str]:
     return {name for name, path in files if "pytest.mark.slow" in path.read_text()}
 
 
+ANSWER_BOUND = re.compile(r"features|distributed|parallelism|backbone")
+"""In a test file's template name: the file comes with an answer (test_tuning.py with `tune`),
+not with every project of a kind of input."""
+SLOW_TEST = re.compile(r"^@pytest\.mark\.slow\b.*\n(?:@.*\n)*def (test_\w+)", re.MULTILINE)
+KIND_COST = {"tabular": 0, "text": 1, "images": 2}
+"""How dear each kind of input makes a slow test (a tabular run takes seconds, an image one
+many more)."""
+
+
 def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, Selection]:
     """What each combination's suite runs, to keep the default run within CI's budget
     (`nox -s answers` runs every test).
@@ -124,34 +134,51 @@ def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, Sele
     them: a file every project of a kind of input has (tabular, text, images) in the one
     combination of that kind with the fewest features, without `distributed`; a file that
     comes with an answer (test_tuning.py with `tune`, test_distributed.py with
-    `distributed`) in the cheapest combination that has it. Tests also marked `workers`
-    (the same with loader worker processes) run in the defaults alone.
+    `distributed`) in the cheapest combination that has it, tabular before text before
+    images. Tests also marked `workers` (the same with loader worker processes) run in the
+    defaults alone.
     """
 
-    def cost(name: str) -> tuple[bool, int]:
-        resolved = resolve(combinations[name])[0]
-        return (bool(resolved["distributed"]), len(resolved["features"]))
+    def resolved(name: str) -> dict[str, Any]:
+        return resolve(combinations[name])[0]
 
     def kind(name: str) -> str:
-        resolved = resolve(combinations[name])[0]
-        return "images" if resolved["data_format"] == "images" else str(resolved["input_kind"])
+        answers = resolved(name)
+        return "images" if answers["data_format"] == "images" else str(answers["input_kind"])
 
+    def cost(name: str) -> tuple[bool, int]:
+        return (bool(resolved(name)["distributed"]), len(resolved(name)["features"]))
+
+    def owner_cost(name: str) -> tuple[int, bool, int]:
+        return (KIND_COST[kind(name)], *cost(name))
+
+    templates = {name: test_files(answers) for name, answers in combinations.items()}
     files = {name: slow_test_files(answers) for name, answers in combinations.items()}
     by_kind: dict[str, str] = {}
     for name in sorted(combinations, key=cost):
         by_kind.setdefault(kind(name), name)
-    covered = {file for name in by_kind.values() for file in files[name]}
-    slow_files: dict[str, list[str]] = {name: [] for name in combinations}
-    for file in sorted(set().union(*files.values()) - covered):
-        owner = min((name for name in combinations if file in files[name]), key=cost)
-        slow_files[owner].append(f"tests/{file}")
+    owners = {
+        file: min((name for name in combinations if file in files[name]), key=owner_cost)
+        for name in combinations
+        for file in files[name]
+        if ANSWER_BOUND.search(templates[name][file].name)
+    }
     selection = {}
     for name in combinations:
-        if name == "defaults":
-            markers = []
-        else:
-            markers = ["-m", "not workers" if name in by_kind.values() else "not slow"]
-        selection[name] = Selection(markers, slow_files[name])
+        whole = name == "defaults" or name in by_kind.values()  # its slow tests, in one run
+        markers = [] if name == "defaults" else ["-m", "not workers" if whole else "not slow"]
+        deselect = []
+        if whole:  # but for those of a file another combination owns
+            for file in sorted(file for file in files[name] if owners.get(file, name) != name):
+                text = templates[name][file].read_text()
+                deselect += [f"--deselect=tests/{file}::{t}" for t in SLOW_TEST.findall(text)]
+        kind_files = {file for other in by_kind.values() for file in files[other]}
+        second = [
+            f"tests/{file}"
+            for file in sorted(files[name])
+            if not whole and (owners.get(file) == name or file not in kind_files | set(owners))
+        ]
+        selection[name] = Selection([*markers, *deselect], second)
     return selection
 
 
