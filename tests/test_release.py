@@ -2,8 +2,9 @@
 newest release, not the newest commit; every release's copier.yml keeps the rules against the
 working tree's; and a generated project's scheduled job notices a newer release.
 
-Release tags are read from this repository (a clone needs them: `git fetch --tags`; the CI
-checks out with `fetch-depth: 0`). How a release is cut: RELEASING.md.
+Releases are this repository's tags, or, in a clone that holds no tags, the commits
+releases.yml records for them (the CI checks out with `fetch-depth: 0`: the whole history).
+How a release is cut: RELEASING.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from test_update import (
     ANSWERS,
     clone_with_working_tree,
     git,
+    git_release_tags,
+    recorded_releases,
+    release_commits,
     release_problems,
     release_tags,
     tree,
@@ -34,7 +38,9 @@ from generator.wizard import newest_tag
 
 HEADING = re.compile(r"^## (\S+) \((unreleased|\d{4}-\d{2}-\d{2})\)$", flags=re.MULTILINE)
 """A CHANGELOG entry's heading: `## 0.2.0 (2026-12-02)`, or `(unreleased)` before its tag."""
-TAGS = release_tags(TEMPLATE_ROOT)
+RELEASES = release_commits(TEMPLATE_ROOT)
+"""Each release -> its commit: this clone's tags, or releases.yml's record where it lacks them."""
+TAGS = list(RELEASES)
 UPDATE_WORKFLOW = ".github/workflows/template-update.yml"
 
 
@@ -51,15 +57,26 @@ def declared_version() -> Version:
     return Version(found.group(1))
 
 
-NO_TAGS = "this clone holds no release tag (a shallow one, or tags not fetched: `git fetch --tags`)"
+NO_TAGS = "this clone holds no release commit (a shallow one: `git fetch --unshallow --tags`)"
 
 
 def test_there_is_a_release() -> None:
-    """A clone without tags cannot check releases: said as a skip, not as a failure of the
-    template (CI's checkout, `fetch-depth: 0`, has them)."""
+    """A shallow clone, without the release commits, cannot check releases: said as a skip,
+    not as a failure of the template (CI's checkout, `fetch-depth: 0`, has them; a clone
+    without tags finds them through releases.yml)."""
     if not TAGS:
         pytest.skip(NO_TAGS)
     assert all(re.fullmatch(r"v\d+\.\d+\.\d+", tag) for tag in TAGS), TAGS
+
+
+def test_each_tag_names_the_commit_releases_toml_records() -> None:
+    """releases.yml lists every release tag at its commit (a clone without tags tags them
+    from it), and a recorded release is a PEP 440 `vX.Y.Z`. Tags this clone lacks are
+    taken on trust: a clone without tags cannot contradict the record."""
+    recorded = recorded_releases()
+    assert all(re.fullmatch(r"v\d+\.\d+\.\d+(rc\d+)?", tag) for tag in recorded), recorded
+    for tag, commit in git_release_tags(TEMPLATE_ROOT).items():
+        assert recorded.get(tag) == commit, f"releases.yml: {tag} is {commit}"
 
 
 def test_the_version_the_changelog_and_the_tags_agree() -> None:
@@ -83,8 +100,8 @@ def test_the_version_the_changelog_and_the_tags_agree() -> None:
     newest = Version(TAGS[0])
     assert version >= newest, f"pyproject.toml says {version}, older than the tag {TAGS[0]}"
     if version == newest:
-        at_head = git(TEMPLATE_ROOT, "tag", "--points-at", "HEAD").split()
-        assert TAGS[0] in at_head, (
+        head = git(TEMPLATE_ROOT, "rev-parse", "HEAD").strip()
+        assert RELEASES[TAGS[0]] == head, (
             f"HEAD is past the release {TAGS[0]} and still declares {version}: open the next "
             "version's entry and set it in pyproject.toml (RELEASING.md, step 6)"
         )
@@ -98,7 +115,7 @@ def test_every_release_keeps_the_rules_against_this_copier_yml(tag: str, tmp_pat
     validators."""
     old = tmp_path / tag / "copier.yml"
     old.parent.mkdir()
-    old.write_text(git(TEMPLATE_ROOT, "show", f"{tag}:copier.yml"))
+    old.write_text(git(TEMPLATE_ROOT, "show", f"{RELEASES[tag]}:copier.yml"))
     assert release_problems(old, TEMPLATE_ROOT / "copier.yml") == []
 
 

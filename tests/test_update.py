@@ -198,15 +198,56 @@ def test_the_rules_allow_additions(tmp_path: Path) -> None:
     assert release_problems(old, new) == []
 
 
-def release_tags(repo: Path) -> list[str]:
-    """The repository's PEP 440 tags (`v` prefix allowed), newest first."""
-    tags = []
+RELEASE_RECORD = TEMPLATE_ROOT / "releases.yml"
+"""Each release tag and its commit, for clones that hold no tags."""
+
+
+def recorded_releases() -> dict[str, str]:
+    """releases.yml: each release tag -> the commit it names."""
+    return {
+        str(tag): str(commit) for tag, commit in yaml.safe_load(RELEASE_RECORD.read_text()).items()
+    }
+
+
+def git_release_tags(repo: Path) -> dict[str, str]:
+    """The release tags `repo` holds (PEP 440, `v` prefix allowed) -> their commits."""
+    found = {}
     for tag in git(repo, "tag", "--list").split():
         try:
-            tags.append((Version(tag), tag))
+            Version(tag)
         except InvalidVersion:
             continue
-    return [tag for _, tag in sorted(tags, reverse=True)]
+        found[tag] = git(repo, "rev-parse", f"{tag}^{{commit}}").strip()
+    return found
+
+
+def has_commit(repo: Path, commit: str) -> bool:
+    probe = ["git", "cat-file", "-e", f"{commit}^{{commit}}"]
+    return subprocess.run(probe, cwd=repo, capture_output=True, check=False).returncode == 0
+
+
+def release_commits(repo: Path) -> dict[str, str]:
+    """Each release of `repo` -> its commit, newest first: the release tags it holds, and
+    the releases releases.yml records whose commit it holds (a clone need not have fetched
+    the tags; a shallow one lacks the commits too)."""
+    found = git_release_tags(repo)
+    for tag, commit in recorded_releases().items():
+        if tag not in found and has_commit(repo, commit):
+            found[tag] = commit
+    return dict(sorted(found.items(), key=lambda item: Version(item[0]), reverse=True))
+
+
+def release_tags(repo: Path) -> list[str]:
+    """The releases of `repo`, newest first (release_commits)."""
+    return list(release_commits(repo))
+
+
+def tag_the_recorded_releases(clone: Path) -> None:
+    """Tags, in `clone`, the recorded releases it holds the commits of but not the tags."""
+    present = git_release_tags(clone)
+    for tag, commit in release_commits(clone).items():
+        if tag not in present:
+            git(clone, "tag", tag, commit)
 
 
 # --- Tagged copies of this repository ------------------------------------------------------------
@@ -238,6 +279,7 @@ def clone_with_working_tree(dst: Path) -> Path:
     project rendered from a dirty HEAD records a commit that does not exist.
     """
     subprocess.run(["git", "clone", "-q", str(TEMPLATE_ROOT), str(dst)], check=True)
+    tag_the_recorded_releases(dst)
     for name in git(dst, "ls-files").splitlines():
         (dst / name).unlink(missing_ok=True)
     for name in working_tree_files():

@@ -453,8 +453,9 @@ def test_the_synthetic_case_conflicts_where_both_changed_and_nowhere_else(
 
 
 def test_there_is_an_earlier_release() -> None:
+    """Tagged, or recorded in releases.yml (a clone need not hold the tags)."""
     assert EARLIER, (
-        f"no release tag older than {declared_version()} (a shallow clone? `git fetch --tags`)"
+        f"no release older than {declared_version()} (a shallow clone? `git fetch --unshallow`)"
     )
 
 
