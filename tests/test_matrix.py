@@ -10,6 +10,7 @@ from generator.matrix import (
     default_assignment,
     factors,
     linked,
+    meets,
     required_pairs,
     to_answers,
 )
@@ -47,6 +48,8 @@ def test_every_accepted_pair_is_covered() -> None:
         if not linked(a, b):
             continue  # covered value by value: test_every_accepted_value_appears
         for va, vb in itertools.product(values[a], values[b]):
+            if not meets((a, va), (b, vb)):
+                continue  # an off feature and what it cannot meet: test_each_off_feature_...
             answers = to_answers({**default_assignment(), a: va, b: vb})
             asked, errors = resolve(answers)
             if errors or a.partition(":")[0] not in asked or b.partition(":")[0] not in asked:
@@ -55,6 +58,30 @@ def test_every_accepted_pair_is_covered() -> None:
             assert any(x[a] == va and x[b] == vb for x in assigned), (a, va, b, vb)
     singles = sum(len(values[name]) for name in NARROW)
     assert checked + singles == len(required_pairs())
+
+
+def test_each_off_feature_meets_every_kind_of_input() -> None:
+    """A feature off still leaves an `{% else %}` line here and there: each is rendered
+    with every data format and input kind it can meet."""
+    assigned = [assignment_of(c) for c in covering_set()]
+    for feature in load_questions()["features"].values:
+        for name in ("data_format", "input_kind"):
+            for value in accepted_values()[name]:
+                assert any(
+                    x[f"features:{feature}"] is False and x[name] == value for x in assigned
+                ), (
+                    feature,
+                    name,
+                    value,
+                )
+
+
+def test_an_off_feature_meets_only_the_kind_of_input_and_what_shares_its_code() -> None:
+    assert meets(("features:amp", False), ("data_format", "images"))
+    assert meets(("features:mlflow", False), ("features:tensorboard", True))
+    assert not meets(("features:amp", False), ("task", "regression"))
+    assert not meets(("distributed", True), ("features:ema", False))
+    assert meets(("features:amp", True), ("task", "regression"))
 
 
 def test_every_accepted_value_appears() -> None:
