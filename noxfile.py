@@ -2,7 +2,8 @@
 and runs its own tests, ruff and mypy.
 
     nox                                   # default: tests, the covering set of projects, update
-    nox -s benchmarks gpu                 # the benchmarks' smoke run and the GPU check's dry run
+    nox -s slow benchmarks gpu            # the slow tests the default run leaves out, the
+                                          # benchmarks' smoke run and the GPU check's dry run
     nox -s demo                           # render the defaults, train on the sample data
     nox -s "project(defaults)"            # one combination of the covering set
     nox -s answers -- task=regression features=[amp]   # any combination, by its answers
@@ -34,9 +35,10 @@ from generator.questions import TEMPLATE_ROOT, render_name, resolve  # noqa: E40
 from generator.render import render  # noqa: E402
 
 nox.options.sessions = ["tests", "project", "update"]
-"""The default run: within CI's budget on 2 cores (.ci/run). `benchmarks` and `gpu` (4 minutes
-together) run in a job of their own on GitHub (.github/workflows/ci.yml, `checks`), beside it;
-their code's unit tests (tests/test_benchmarks.py, tests/test_gpu_check.py) run in `tests`."""
+"""The default run: within CI's budget on 2 cores (.ci/run). `slow` (the slow tests of all but
+the defaults, about 10 minutes), `benchmarks` and `gpu` (4 minutes together) run in a job of
+their own on GitHub (.github/workflows/ci.yml, `checks`), beside it; the benchmarks' and the
+GPU check's unit tests (tests/test_benchmarks.py, tests/test_gpu_check.py) run in `tests`."""
 logging.getLogger("plumbum").setLevel(logging.WARNING)  # copier's git calls, one line each
 nox.options.reuse_existing_virtualenvs = True
 
@@ -65,9 +67,9 @@ class Selection(NamedTuple):
     """What one combination's suite runs."""
 
     markers: list[str]
-    """pytest's `-m` arguments for the whole suite (none: every test)."""
+    """The project session's pytest arguments (none: every test)."""
     slow_files: list[str]
-    """Test files whose slow tests (not `workers`) run here besides, in a second pytest run."""
+    """Test files whose slow tests (not `workers`) the slow session runs here."""
 
 
 def shared_site_packages(session: nox.Session) -> Path:
@@ -119,77 +121,66 @@ def slow_test_files(answers: dict[str, object]) -> set[str]:
 ANSWER_BOUND = re.compile(r"features|distributed|parallelism|backbone")
 """In a test file's template name: the file comes with an answer (test_tuning.py with `tune`),
 not with every project of a kind of input."""
-SLOW_TEST = re.compile(r"^@pytest\.mark\.slow\b.*\n(?:@.*\n)*def (test_\w+)", re.MULTILINE)
 KIND_COST = {"tabular": 0, "text": 1, "images": 2}
 """How dear each kind of input makes a slow test (a tabular run takes seconds, an image one
 many more)."""
 
 
 def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, Selection]:
-    """What each combination's suite runs, to keep the default run within CI's budget
-    (`nox -s answers` runs every test).
+    """What each combination's suites run, to keep the default run within CI's budget.
 
-    Tests marked slow (runs killed and resumed, checked bit for bit; signals; the README's
-    commands; each a process or several of their own) run once per test file that holds
-    them: a file every project of a kind of input has (tabular, text, images) in the one
-    combination of that kind with the fewest features, without `distributed`; a file that
-    comes with an answer (test_tuning.py with `tune`, test_distributed.py with
+    The default run (`project`) runs each combination's tests but those marked slow; the
+    defaults run those marked `workers` too (killed five times and resumed bit for bit with
+    loader workers; Ctrl-C to a run and its workers). The `slow` session runs the other
+    slow tests (runs killed and resumed, signals, torchrun, the README's commands; each a
+    process or several of their own) once per test file that holds them: a file every
+    project of a kind of input has (tabular, text, images) in the combination of that kind
+    with the fewest features, without `distributed` (for tabular data, the defaults); a file
+    that comes with an answer (test_tuning.py with `tune`, test_distributed.py with
     `distributed`) in the cheapest combination that has it, tabular before text before
-    images. Tests also marked `workers` (the same with loader worker processes) run in the
-    defaults alone.
+    images. `nox -s answers` runs every test of any combination.
     """
 
     def resolved(name: str) -> dict[str, Any]:
-        return resolve(combinations[name])[0]
+        return RESOLVED.setdefault(name, resolve(combinations[name])[0])
 
     def kind(name: str) -> str:
         answers = resolved(name)
         return "images" if answers["data_format"] == "images" else str(answers["input_kind"])
 
-    def cost(name: str) -> tuple[bool, int]:
-        return (bool(resolved(name)["distributed"]), len(resolved(name)["features"]))
-
-    def owner_cost(name: str) -> tuple[int, bool, int]:
-        return (KIND_COST[kind(name)], *cost(name))
+    def cost(name: str) -> tuple[int, bool, int]:
+        answers = resolved(name)
+        return (KIND_COST[kind(name)], bool(answers["distributed"]), len(answers["features"]))
 
     templates = {name: test_files(answers) for name, answers in combinations.items()}
     files = {name: slow_test_files(answers) for name, answers in combinations.items()}
-    by_kind: dict[str, str] = {}
-    for name in sorted(combinations, key=cost):
+    by_kind: dict[str, str] = {}  # each kind of input's combination with the fewest features
+    for name in sorted(combinations, key=lambda name: cost(name)[1:]):
         by_kind.setdefault(kind(name), name)
-    owners = {
-        file: min((name for name in combinations if file in files[name]), key=owner_cost)
+    owned: dict[str, set[str]] = {name: set() for name in combinations}
+    for file in sorted(set().union(*files.values())):
+        having = [name for name in combinations if file in files[name]]
+        bound = any(ANSWER_BOUND.search(templates[name][file].name) for name in having)
+        kinds = [name for name in by_kind.values() if file in files[name]]
+        for name in kinds if kinds and not bound else [min(having, key=cost)]:
+            owned[name].add(file)
+    defaults = next(iter(combinations))
+    return {
+        name: Selection(
+            ["-m", "not slow or workers" if name == defaults else "not slow"],
+            [f"tests/{file}" for file in sorted(owned[name])],
+        )
         for name in combinations
-        for file in files[name]
-        if ANSWER_BOUND.search(templates[name][file].name)
     }
-    selection = {}
-    for name in combinations:
-        whole = name == "defaults" or name in by_kind.values()  # its slow tests, in one run
-        markers = [] if name == "defaults" else ["-m", "not workers" if whole else "not slow"]
-        deselect = []
-        if whole:  # but for those of a file another combination owns
-            for file in sorted(file for file in files[name] if owners.get(file, name) != name):
-                text = templates[name][file].read_text()
-                deselect += [f"--deselect=tests/{file}::{t}" for t in SLOW_TEST.findall(text)]
-        kind_files = {file for other in by_kind.values() for file in files[other]}
-        second = [
-            f"tests/{file}"
-            for file in sorted(files[name])
-            if not whole and (owners.get(file) == name or file not in kind_files | set(owners))
-        ]
-        selection[name] = Selection([*markers, *deselect], second)
-    return selection
 
 
+RESOLVED: dict[str, dict[str, Any]] = {}
+"""Each combination's resolved answers (`resolve` reads copier.yml: done once)."""
 SELECTION = test_selection(COMBINATIONS)
 
 
-def check_project(
-    session: nox.Session, answers: dict[str, object], name: str, selection: Selection
-) -> None:
-    """Render `answers`, install the project, run its tests (those `selection` picks), ruff
-    and mypy."""
+def install_project(session: nox.Session, answers: dict[str, object]) -> Path:
+    """Render `answers` into the session's folder and install the project; its path."""
     use_shared_torch(session)
     project = Path(session.create_tmp()).resolve() / "project"  # nox may return it relative
     shutil.rmtree(project, ignore_errors=True)  # a reused session must not keep stale files
@@ -203,14 +194,24 @@ def check_project(
     session.install("-q", "--no-build-isolation", "-e", f"{project}[dev]")
     session.chdir(project)
     REPORTS.mkdir(parents=True, exist_ok=True)
+    return project
+
+
+def run_pytest(session: nox.Session, report: str, *args: str) -> None:
+    """The project's pytest on every core, one torch thread each, with a JUnit report."""
     # `python -m`: the tools live in the shared environment, which has no scripts on PATH here.
-    pytest = ["python", "-m", "pytest", "-q", *PARALLEL_PYTEST]
-    junit = f"--junitxml={REPORTS / f'project-{name}.xml'}"
-    session.run(*pytest, *selection.markers, junit, env=ONE_THREAD)
-    if selection.slow_files:
-        junit = f"--junitxml={REPORTS / f'project-{name}-slow.xml'}"
-        slow = ["-m", "slow and not workers", *selection.slow_files]
-        session.run(*pytest, *slow, junit, env=ONE_THREAD)
+    # worksteal: an idle worker takes tests queued for another (the last ones run for a minute).
+    pytest = ["python", "-m", "pytest", "-q", *PARALLEL_PYTEST, "--dist", "worksteal"]
+    junit = f"--junitxml={REPORTS / f'{report}.xml'}"
+    session.run(*pytest, *args, junit, env=ONE_THREAD)
+
+
+def check_project(
+    session: nox.Session, answers: dict[str, object], name: str, markers: list[str]
+) -> None:
+    """Render `answers`, install the project, run its tests (`markers` selects), ruff and mypy."""
+    install_project(session, answers)
+    run_pytest(session, f"project-{name}", *markers)
     session.run("python", "-m", "ruff", "check", ".")
     session.run("python", "-m", "ruff", "format", "--check", ".")
     session.run("python", "-m", "mypy", env={"MYPY_CACHE_DIR": str(ROOT / ".nox" / "_mypy_cache")})
@@ -229,8 +230,21 @@ def tests(session: nox.Session) -> None:
 @nox.session
 @nox.parametrize("combination", list(COMBINATIONS), ids=list(COMBINATIONS))
 def project(session: nox.Session, combination: str) -> None:
-    """One combination of the covering set."""
-    check_project(session, COMBINATIONS[combination], combination, SELECTION[combination])
+    """One combination of the covering set: its tests but the slow ones (the defaults: all)."""
+    check_project(session, COMBINATIONS[combination], combination, SELECTION[combination].markers)
+
+
+SLOW = [name for name, selection in SELECTION.items() if selection.slow_files]
+
+
+@nox.session
+@nox.parametrize("combination", SLOW, ids=SLOW)
+def slow(session: nox.Session, combination: str) -> None:
+    """The slow tests the default run leaves out, each test file's once (test_selection):
+    `nox -s slow` runs them all, in a job of their own on GitHub (`checks`)."""
+    install_project(session, COMBINATIONS[combination])
+    files = SELECTION[combination].slow_files
+    run_pytest(session, f"slow-{combination}", "-m", "slow and not workers", *files)
 
 
 @nox.session
@@ -240,7 +254,7 @@ def answers(session: nox.Session) -> None:
     for arg in session.posargs:
         key, _, value = arg.partition("=")
         given[key] = yaml.safe_load(value)
-    check_project(session, given, combination_id(given), Selection([], []))
+    check_project(session, given, combination_id(given), [])
 
 
 @nox.session

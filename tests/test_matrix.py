@@ -91,23 +91,24 @@ def test_every_accepted_value_appears() -> None:
         assert {x[name] for x in assigned} - {None} == set(options), name
 
 
-def test_each_slow_test_file_runs_its_slow_tests_in_the_default_run() -> None:
+def test_each_slow_test_file_runs_its_slow_tests_once_in_the_slow_session() -> None:
+    """The default run runs no slow test but the defaults' `workers` ones; the slow session
+    runs each file's once (per kind of input for a file every project of that kind has)."""
     import noxfile  # the default run's selection lives beside its sessions
 
     runs: dict[str, list[str]] = {}
     for name, selection in noxfile.SELECTION.items():
         slow = noxfile.slow_test_files(noxfile.COMBINATIONS[name])
-        whole = selection.markers[:2] in ([], ["-m", "not workers"])
-        deselected = {
-            arg.removeprefix("--deselect=tests/").split("::")[0]
-            for arg in selection.markers
-            if arg.startswith("--deselect=")
-        }
-        second = {file.removeprefix("tests/") for file in selection.slow_files}
-        assert second <= slow
-        assert not (whole and second), name  # a second run only where the first skipped them
-        for file in (slow - deselected) if whole else second:
+        if name == "defaults":
+            assert selection.markers == ["-m", "not slow or workers"]
+        else:
+            assert selection.markers == ["-m", "not slow"], name
+        files = {file.removeprefix("tests/") for file in selection.slow_files}
+        assert files <= slow
+        for file in files:
             runs.setdefault(file, []).append(name)
+    defaults = noxfile.slow_test_files(noxfile.COMBINATIONS["defaults"])
+    assert {f"tests/{file}" for file in defaults} == set(noxfile.SELECTION["defaults"].slow_files)
     every = set().union(*(noxfile.slow_test_files(a) for a in noxfile.COMBINATIONS.values()))
     assert every == set(runs)
     assert {"test_distributed.py", "test_tuning.py", "test_reliability.py"} <= every
@@ -115,3 +116,9 @@ def test_each_slow_test_file_runs_its_slow_tests_in_the_default_run() -> None:
         assert len(runs[file]) == 1, (file, runs[file])  # comes with an answer: runs once
     tabular = [n for n in runs["test_tuning.py"] if "images" not in n and "text" not in n]
     assert tabular == runs["test_tuning.py"]  # where a run is cheapest
+    kinds = {
+        "images" if "images" in n else "text" if "text" in n else "tabular"
+        for n in runs["test_reliability.py"]
+    }
+    assert kinds == {"tabular", "text", "images"}  # killed and resumed with each kind of input
+    assert [n for n, s in noxfile.SELECTION.items() if s.slow_files] == noxfile.SLOW

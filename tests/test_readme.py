@@ -64,7 +64,7 @@ def test_ci_runs_the_two_commands_as_written() -> None:
         ]
         assert setup["with"]["python-version"] == "3.11" and setup["with"]["cache"] == "pip", name
         runs[name] = [step["run"] for step in job["steps"] if "run" in step]
-    named = demo.replace("nox -s demo", "nox -s benchmarks gpu")  # the sessions nox skips
+    named = demo.replace("nox -s demo", "nox -s slow benchmarks gpu")  # the sessions nox skips
     assert runs == {"tests": ["bash .ci/run"], "demo": [demo], "checks": [named]}
 
 
