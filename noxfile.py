@@ -233,7 +233,8 @@ def tests(session: nox.Session) -> None:
 @nox.session
 @nox.parametrize("combination", list(COMBINATIONS), ids=list(COMBINATIONS))
 def project(session: nox.Session, combination: str) -> None:
-    """One combination of the covering set: its tests but the slow ones (the defaults: all)."""
+    """One combination of the covering set: its tests but the slow ones (the defaults run
+    their `workers` ones too)."""
     check_project(session, COMBINATIONS[combination], combination, SELECTION[combination].markers)
 
 
