@@ -143,8 +143,10 @@ def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, Sele
     images. `nox -s answers` runs every test of any combination.
     """
 
+    answers_of = {name: resolve(answers)[0] for name, answers in combinations.items()}
+
     def resolved(name: str) -> dict[str, Any]:
-        return RESOLVED.setdefault(name, resolve(combinations[name])[0])
+        return answers_of[name]
 
     def kind(name: str) -> str:
         answers = resolved(name)
@@ -176,8 +178,6 @@ def test_selection(combinations: dict[str, dict[str, object]]) -> dict[str, Sele
     }
 
 
-RESOLVED: dict[str, dict[str, Any]] = {}
-"""Each combination's resolved answers (`resolve` reads copier.yml: done once)."""
 SELECTION = test_selection(COMBINATIONS)
 
 
